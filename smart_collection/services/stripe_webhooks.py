@@ -1,0 +1,76 @@
+"""Strict verification of Stripe webhook deliveries (fail closed).
+
+Stricter than payment_stripe's own check: a secret is required, every ``v1`` signature of
+the header is tried (secret rotation), the timestamp must lie within the tolerance on both
+sides, and the amount and currency of the event must equal the transaction's.
+"""
+
+import json
+
+import stripe
+
+TOLERANCE = 300  # seconds, as Stripe recommends
+
+
+class WebhookRefused(Exception):
+    """``code`` is machine readable: no_secret, bad_signature, stale, bad_payload, mismatch."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def _timestamp(header):
+    for item in (header or "").split(","):
+        key, _sep, value = item.strip().partition("=")
+        if key == "t":
+            try:
+                return int(value)
+            except ValueError:
+                break
+    raise WebhookRefused("bad_signature", "no timestamp in the Stripe-Signature header")
+
+
+def verify_event(payload, sig_header, secret, now, tolerance=TOLERANCE):
+    """Return the decoded event of an authentic, fresh delivery; raise ``WebhookRefused``."""
+    if not secret or not secret.strip():
+        raise WebhookRefused("no_secret", "no webhook signing secret is configured")
+    timestamp = _timestamp(sig_header)
+    try:
+        stripe.WebhookSignature.verify_header(payload, sig_header, secret, tolerance=None)
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookRefused("bad_signature", "signature does not match") from exc
+    if abs(now - timestamp) > tolerance:
+        raise WebhookRefused("stale", f"timestamp {timestamp} is more than {tolerance}s away")
+    try:
+        event = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookRefused("bad_payload", "body is not JSON") from exc
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise WebhookRefused("bad_payload", "not a Stripe event")
+    return event
+
+
+def event_amount(event):
+    """(amount in minor units, lower-case currency) of the event's object, or (None, None)."""
+    obj = (event.get("data") or {}).get("object") or {}
+    amount = obj.get("amount_received", obj.get("amount"))
+    currency = obj.get("currency")
+    if amount is None or currency is None:
+        return None, None
+    return int(amount), str(currency).lower()
+
+
+def check_amount(event, expected_minor, expected_currency):
+    """Raise ``WebhookRefused('mismatch')`` when the event pays another amount or currency."""
+    amount, currency = event_amount(event)
+    if amount is None:
+        return
+    if currency != (expected_currency or "").lower():
+        raise WebhookRefused(
+            "mismatch", f"currency {currency} differs from the transaction's {expected_currency}"
+        )
+    if amount != int(expected_minor):
+        raise WebhookRefused(
+            "mismatch", f"amount {amount} differs from the transaction's {expected_minor}"
+        )
