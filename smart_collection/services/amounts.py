@@ -32,7 +32,10 @@ def check_pay_amount(requested, residual, decimals=2):
         raise AmountError("invalid", "the amount is not a number") from exc
     if not value.is_finite():
         raise AmountError("invalid", "the amount is not a number")
-    value = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    try:
+        value = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    except InvalidOperation as exc:  # e.g. "1e30": more digits than the decimal context holds
+        raise AmountError("invalid", "the amount is not a number") from exc
     if value <= 0:
         raise AmountError("not_positive", "the amount must be greater than zero")
     if value > residual:

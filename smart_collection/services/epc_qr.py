@@ -33,7 +33,7 @@ def epc_payload(name, iban, bic, amount, currency, reference=None, text=None):
     if not name:
         raise EpcError("beneficiary name is required")
     try:
-        iban_obj = IBAN(iban)
+        iban_obj = IBAN(iban or "")  # None / False (no account number) -> InvalidStructure
     except SchwiftyException as exc:
         raise EpcError(f"invalid IBAN: {exc}") from exc
     bic_str = ""
@@ -46,6 +46,8 @@ def epc_payload(name, iban, bic, amount, currency, reference=None, text=None):
         value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError) as exc:
         raise EpcError("invalid amount") from exc
+    if not value.is_finite():  # quantize keeps a quiet NaN, and NaN < x raises InvalidOperation
+        raise EpcError("invalid amount")
     if value < Decimal("0.01") or value > MAX_AMOUNT:
         raise EpcError("amount must be between 0.01 and 999999999.99 EUR")
     structured, unstructured = "", ""

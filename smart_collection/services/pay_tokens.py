@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+import string
 import struct
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ MAC_BYTES = 16
 _HEAD = struct.Struct(">BIII")
 TOKEN_BYTES = _HEAD.size + NONCE_BYTES + MAC_BYTES
 _KEY_SCOPE = b"smart_collection.pay_link.v1"
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 class InvalidToken(Exception):
@@ -82,6 +84,10 @@ def sign(secret, invoice_id, company_id, expires_at, nonce):
 def decode(secret, token):
     """Check the signature and return the claims, expired or not; raise ``InvalidToken``."""
     if not isinstance(token, str) or len(token) != 60:
+        raise InvalidToken()
+    # urlsafe_b64decode also takes "+" and "/" (and drops other characters): without this,
+    # "-" -> "+" or "_" -> "/" would give a second, different string for the same token.
+    if not _TOKEN_CHARS.issuperset(token):
         raise InvalidToken()
     try:
         raw = base64.urlsafe_b64decode(token + "====")

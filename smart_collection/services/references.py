@@ -20,7 +20,8 @@ def compact(ref):
 
 def make_rf(seed):
     """Return the ``RF`` reference whose body is ``seed`` (digits and letters, 1-21 chars)."""
-    body = compact(str(seed))
+    # None / False (an empty Odoo field) / True must not become a body "NONE", "FALSE", "TRUE".
+    body = "" if seed is None or isinstance(seed, bool) else compact(str(seed))
     if not body or len(body) > MAX_BODY or any(c not in _ALPHABET for c in body):
         raise ReferenceError_(f"cannot build a creditor reference from {seed!r}")
     check = mod_97_10.calc_check_digits(body + "RF")
@@ -29,7 +30,13 @@ def make_rf(seed):
 
 def is_valid_rf(ref):
     """True when ``ref`` is a well-formed ISO 11649 reference with correct check digits."""
-    return iso11649.is_valid(ref or "")
+    ref = compact(ref)
+    # python-stdnum only checks mod 97; ISO 11649 check digits are two digits (not "W1").
+    return (
+        all(c in string.digits for c in ref[2:4])
+        and all(c in _ALPHABET for c in ref[4:])
+        and iso11649.is_valid(ref)
+    )
 
 
 def format_rf(ref):
@@ -46,7 +53,7 @@ def repair_rf(ref):
     ref = compact(ref)
     if is_valid_rf(ref):
         return [ref]
-    if not ref.startswith("RF") or len(ref) < 5:
+    if not ref.startswith("RF") or len(ref) < 4:  # "RF" + 2 digits + 1 char, one missing
         return []
     found = set()
     n = len(ref)
@@ -66,7 +73,7 @@ def repair_rf(ref):
             cand = ref[:i] + c + ref[i:]
             if is_valid_rf(cand):
                 found.add(cand)
-    for i in range(4, n):  # one extra character
+    for i in range(2, n):  # one extra character
         cand = ref[:i] + ref[i + 1:]
         if is_valid_rf(cand):
             found.add(cand)

@@ -21,20 +21,32 @@ class WebhookRefused(Exception):
 
 
 def _timestamp(header):
-    for item in (header or "").split(","):
-        key, _sep, value = item.strip().partition("=")
-        if key == "t":
-            try:
-                return int(value)
-            except ValueError:
-                break
-    raise WebhookRefused("bad_signature", "no timestamp in the Stripe-Signature header")
+    """The one timestamp of the header, read as stripe.WebhookSignature reads it.
+
+    stripe takes the first item whose key is exactly ``t`` (no stripping). Any header where
+    another item could pass for a timestamp (`` t=..``, a second ``t=``) is refused, so the
+    timestamp checked for freshness is always the one the signature covers: otherwise an old,
+    genuinely signed delivery could be replayed with a fresh `` t=<now>`` in front of it.
+    """
+    items = [item.partition("=") for item in (header or "").split(",")]
+    stamps = [(key, value) for key, _sep, value in items if key.strip() == "t"]
+    if len(stamps) == 1 and stamps[0][0] == "t":
+        try:
+            return int(stamps[0][1])
+        except ValueError:
+            pass
+    raise WebhookRefused("bad_signature", "no single timestamp in the Stripe-Signature header")
 
 
 def verify_event(payload, sig_header, secret, now, tolerance=TOLERANCE):
     """Return the decoded event of an authentic, fresh delivery; raise ``WebhookRefused``."""
     if not secret or not secret.strip():
         raise WebhookRefused("no_secret", "no webhook signing secret is configured")
+    if isinstance(payload, (bytes, bytearray)):
+        try:
+            payload = payload.decode("utf-8")  # stripe would raise UnicodeDecodeError
+        except UnicodeDecodeError as exc:
+            raise WebhookRefused("bad_payload", "body is not UTF-8") from exc
     timestamp = _timestamp(sig_header)
     try:
         stripe.WebhookSignature.verify_header(payload, sig_header, secret, tolerance=None)

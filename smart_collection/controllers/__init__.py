@@ -1,0 +1,1 @@
+from . import pay, stripe_webhook

@@ -1,0 +1,277 @@
+import logging
+from datetime import datetime, time, timedelta, timezone
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..services import epc_qr, pay_tokens, references
+
+_logger = logging.getLogger(__name__)
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    collection_reference = fields.Char(
+        string="Collection Reference",
+        copy=False,
+        readonly=True,
+        index="btree_not_null",
+        help="Reference the customer quotes on a transfer; unique per company.",
+    )
+    collection_token_nonce = fields.Char(copy=False, groups="base.group_system")
+    collection_link_expiry = fields.Datetime(
+        string="Pay Link Expires", copy=False, readonly=True
+    )
+    collection_pay_url = fields.Char(
+        string="Pay Link", compute="_compute_collection_pay_url", compute_sudo=True
+    )
+    collection_link_state = fields.Selection(
+        [
+            ("none", "No link"),
+            ("active", "Active"),
+            ("expired", "Expired"),
+            ("paid", "Paid"),
+        ],
+        string="Pay Link Status",
+        compute="_compute_collection_pay_url",
+        compute_sudo=True,
+    )
+    collection_thanked = fields.Boolean(copy=False, readonly=True)
+
+    def init(self):
+        super().init()
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS account_move_collection_reference_company_uniq"
+                " ON account_move (company_id, collection_reference)"
+                " WHERE collection_reference IS NOT NULL"
+            )
+        )
+
+    # ------------------------------------------------------------------ links
+
+    def _collection_is_payable_invoice(self):
+        self.ensure_one()
+        return self.move_type == "out_invoice" and self.state == "posted"
+
+    @api.depends(
+        "state",
+        "move_type",
+        "payment_state",
+        "amount_residual",
+        "collection_link_expiry",
+        "collection_token_nonce",
+    )
+    def _compute_collection_pay_url(self):
+        now = fields.Datetime.now()
+        for move in self:
+            if not move._collection_is_payable_invoice() or not move.collection_token_nonce:
+                move.collection_pay_url = False
+                move.collection_link_state = "none"
+                continue
+            move.collection_pay_url = f"{move.get_base_url()}/pay/{move._collection_pay_token()}"
+            if move.currency_id.is_zero(move.amount_residual):
+                move.collection_link_state = "paid"
+            elif move.collection_link_expiry and move.collection_link_expiry <= now:
+                move.collection_link_state = "expired"
+            else:
+                move.collection_link_state = "active"
+
+    @api.model
+    def _collection_secret(self):
+        return self.env["ir.config_parameter"].sudo().get_param("database.secret")
+
+    def _collection_pay_token(self):
+        self.ensure_one()
+        move = self.sudo()
+        expiry = move.collection_link_expiry.replace(tzinfo=timezone.utc)
+        return pay_tokens.sign(
+            self._collection_secret(),
+            move.id,
+            move.company_id.id,
+            int(expiry.timestamp()),
+            move.collection_token_nonce,
+        )
+
+    def _collection_compute_expiry(self):
+        """End of the day, ``validity`` days after the due date (or the invoice date)."""
+        self.ensure_one()
+        base = self.invoice_date_due or self.invoice_date or fields.Date.context_today(self)
+        days = max(self.company_id.collection_link_validity_days, 1)
+        return datetime.combine(base + timedelta(days=days), time(23, 59, 59))
+
+    def _collection_make_reference(self):
+        self.ensure_one()
+        if self.company_id.collection_reference_mode == "odoo" and self.payment_reference:
+            taken = self.search_count(
+                [
+                    ("company_id", "=", self.company_id.id),
+                    ("collection_reference", "=", self.payment_reference),
+                    ("id", "!=", self.id),
+                ],
+                limit=1,
+            )
+            if not taken:
+                return self.payment_reference
+        return references.make_rf(f"{self.id:010d}")
+
+    def _collection_init_links(self):
+        """Give every posted customer invoice its reference, link nonce and expiry."""
+        for move in self.sudo().filtered(lambda m: m._collection_is_payable_invoice()):
+            vals = {}
+            if not move.collection_reference:
+                vals["collection_reference"] = move._collection_make_reference()
+            if not move.collection_token_nonce:
+                vals["collection_token_nonce"] = pay_tokens.new_nonce()
+                vals["collection_link_expiry"] = move._collection_compute_expiry()
+            if vals:
+                move.write(vals)
+
+    def _get_invoice_computed_reference(self):
+        if (
+            self.move_type == "out_invoice"
+            and self.company_id.collection_reference_mode == "rf"
+            and self.id
+        ):
+            return self.collection_reference or references.make_rf(f"{self.id:010d}")
+        return super()._get_invoice_computed_reference()
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        posted._collection_init_links()
+        return posted
+
+    def action_collection_regenerate_link(self):
+        """Revoke the current pay link and issue a new one with a fresh validity period."""
+        for move in self:
+            if not move._collection_is_payable_invoice():
+                raise UserError(_("Only posted customer invoices have a pay link."))
+            move.sudo().write(
+                {
+                    "collection_token_nonce": pay_tokens.new_nonce(),
+                    "collection_link_expiry": move._collection_compute_expiry_from_today(),
+                }
+            )
+            move.message_post(
+                body=_("A new pay link was issued; the previous link no longer works."),
+                subtype_xmlid="mail.mt_note",
+            )
+        return True
+
+    def _collection_compute_expiry_from_today(self):
+        """A reissued link is valid for the full period from the later of today and due date."""
+        self.ensure_one()
+        expiry = self._collection_compute_expiry()
+        floor = datetime.combine(
+            fields.Date.context_today(self)
+            + timedelta(days=max(self.company_id.collection_link_validity_days, 1)),
+            time(23, 59, 59),
+        )
+        return max(expiry, floor)
+
+    # ------------------------------------------------------------ QR and bank
+
+    def _collection_pay_qr_data_uri(self):
+        """QR code of the pay link, inline so the PDF renderer fetches nothing."""
+        self.ensure_one()
+        if not self.collection_pay_url:
+            return False
+        return epc_qr.qr_data_uri(self.collection_pay_url, box_size=3)
+
+    def _collection_bank_account(self):
+        self.ensure_one()
+        return self.partner_bank_id or self.company_id.partner_id.bank_ids[:1]
+
+    def _collection_transfer_details(self, amount=None):
+        """Bank details for a transfer of ``amount`` (default: all due), with the EPC QR when SEPA."""
+        self.ensure_one()
+        bank = self._collection_bank_account()
+        if not bank:
+            return False
+        amount = self.amount_residual if amount is None else amount
+        details = {
+            "holder": bank.partner_id.name or self.company_id.name,
+            "account": bank.acc_number,
+            "bic": bank.bank_bic or "",
+            "reference": self.payment_reference or self.collection_reference or self.name,
+            "amount": amount,
+            "currency": self.currency_id,
+            "epc_qr": False,
+        }
+        if self.currency_id.name == "EUR" and bank.acc_type == "iban":
+            try:
+                payload = epc_qr.epc_payload(
+                    details["holder"],
+                    bank.acc_number,
+                    details["bic"],
+                    amount,
+                    "EUR",
+                    reference=details["reference"],
+                    text=self.name,
+                )
+                details["epc_qr"] = epc_qr.qr_data_uri(payload)
+            except epc_qr.EpcError as exc:
+                _logger.info("no EPC QR for %s: %s", self.name, exc)
+        return details
+
+    # ------------------------------------------------------------- messages
+
+    def _notify_get_recipients_groups(self, message, model_description, msg_vals=None):
+        """The customer's button in invoice e-mails opens the pay link, not the portal."""
+        groups = super()._notify_get_recipients_groups(
+            message, model_description, msg_vals=msg_vals
+        )
+        if not self or self.move_type != "out_invoice" or self.state != "posted":
+            return groups
+        if self.currency_id.is_zero(self.amount_residual) or not self.collection_pay_url:
+            return groups
+        for group_name, _group_func, group_data in groups:
+            if group_name in ("portal_customer", "additional_intended_recipient", "customer"):
+                group_data["has_button_access"] = True
+                group_data["button_access"] = {
+                    "url": self.collection_pay_url,
+                    "title": _("Pay now"),
+                }
+        return groups
+
+    def _invoice_paid_hook(self):
+        res = super()._invoice_paid_hook()
+        self._collection_send_thank_you()
+        return res
+
+    def _collection_send_thank_you(self):
+        template = self.env.ref(
+            "smart_collection.mail_template_collection_thank_you", raise_if_not_found=False
+        )
+        if not template:
+            return
+        to_thank = self.filtered(
+            lambda m: m.move_type == "out_invoice"
+            and m.state == "posted"
+            and m.payment_state in ("paid", "in_payment")
+            and not m.collection_thanked
+            and m.company_id.collection_thank_you
+            and m.partner_id.email
+        )
+        for move in to_thank:
+            move.with_context(mail_notify_force_send=False).message_post_with_source(
+                template,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+        to_thank.sudo().write({"collection_thanked": True})
+
+    def action_collection_send_payment_request(self):
+        invoices = self.filtered(lambda m: m.move_type == "out_invoice")
+        if not invoices:
+            raise UserError(_("Select at least one customer invoice."))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send Payment Request"),
+            "res_model": "collection.payment.request",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_invoice_ids": [(6, 0, invoices.ids)]},
+        }

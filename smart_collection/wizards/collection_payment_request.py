@@ -1,0 +1,149 @@
+from markupsafe import Markup
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..services import phones
+
+
+class CollectionPaymentRequest(models.TransientModel):
+    """Send pay links by e-mail and/or SMS; what cannot be sent is listed, the rest goes out."""
+
+    _name = "collection.payment.request"
+    _description = "Send Payment Request"
+
+    invoice_ids = fields.Many2many(
+        "account.move", string="Invoices", domain=[("move_type", "=", "out_invoice")]
+    )
+    send_email = fields.Boolean("By e-mail", default=True)
+    send_sms = fields.Boolean("By SMS", default=False)
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="E-mail Template",
+        domain=[("model", "=", "account.move")],
+        default=lambda self: self.env.ref(
+            "smart_collection.mail_template_collection_payment_request", raise_if_not_found=False
+        ),
+    )
+    sms_template_id = fields.Many2one(
+        "sms.template",
+        string="SMS Template",
+        domain=[("model", "=", "account.move")],
+        default=lambda self: self.env.ref(
+            "smart_collection.sms_template_collection_payment_request", raise_if_not_found=False
+        ),
+    )
+    invoice_count = fields.Integer(compute="_compute_problems")
+    problem_count = fields.Integer(compute="_compute_problems")
+    problems_html = fields.Html(compute="_compute_problems", sanitize=False)
+    result_html = fields.Html(readonly=True, sanitize=False)
+    state = fields.Selection([("draft", "Draft"), ("done", "Done")], default="draft")
+
+    @api.depends("invoice_ids", "send_email", "send_sms")
+    def _compute_problems(self):
+        for wizard in self:
+            problems = wizard._collection_problems()
+            wizard.invoice_count = len(wizard.invoice_ids)
+            wizard.problem_count = sum(len(v) for v in problems.values())
+            wizard.problems_html = wizard._collection_render(problems)
+
+    def _collection_check(self, invoice):
+        """Return ``({channel: target}, [problems])`` for one invoice."""
+        targets, problems = {}, []
+        if invoice.state != "posted" or invoice.move_type != "out_invoice":
+            return targets, [_("not a posted customer invoice")]
+        if invoice.currency_id.is_zero(invoice.amount_residual):
+            return targets, [_("already paid")]
+        if not invoice.collection_pay_url:
+            return targets, [_("no pay link")]
+        partner = invoice.partner_id
+        if self.send_email:
+            if partner.email and "@" in partner.email:
+                targets["email"] = partner.email
+            else:
+                problems.append(_("e-mail: missing or invalid address"))
+        if self.send_sms:
+            number = partner.mobile or partner.phone
+            try:
+                targets["sms"] = phones.normalize_mobile(number, partner.country_id.code)
+            except phones.InvalidPhone as exc:
+                problems.append(_("SMS: %s", self._collection_phone_reason(exc.code, number)))
+        return targets, problems
+
+    @staticmethod
+    def _collection_phone_reason(code, number):
+        return {
+            "missing": _("no mobile number"),
+            "unparsable": _("cannot read the number %s", number),
+            "invalid": _("%s is not a valid number for the customer's country", number),
+            "not_mobile": _("%s is a fixed line", number),
+        }.get(code, _("invalid number"))
+
+    def _collection_problems(self):
+        problems = {}
+        for invoice in self.invoice_ids:
+            _targets, issues = self._collection_check(invoice)
+            if issues:
+                problems[invoice] = issues
+        return problems
+
+    @staticmethod
+    def _collection_render(problems):
+        if not problems:
+            return False
+        rows = Markup("").join(
+            Markup("<li><strong>%s</strong> (%s): %s</li>")
+            % (invoice.name, invoice.partner_id.display_name, "; ".join(issues))
+            for invoice, issues in problems.items()
+        )
+        return Markup("<ul class='mb-0'>%s</ul>") % rows
+
+    def action_send(self):
+        self.ensure_one()
+        if not (self.send_email or self.send_sms):
+            raise UserError(_("Choose e-mail, SMS or both."))
+        if self.send_email and not self.mail_template_id:
+            raise UserError(_("Choose an e-mail template."))
+        if self.send_sms and not self.sms_template_id:
+            raise UserError(_("Choose an SMS template."))
+        sent_mail, sent_sms, problems = self.env["account.move"], self.env["account.move"], {}
+        for invoice in self.invoice_ids:
+            targets, issues = self._collection_check(invoice)
+            if issues:
+                problems[invoice] = issues
+            if "email" in targets:
+                invoice.with_context(mail_notify_force_send=False).message_post_with_source(
+                    self.mail_template_id,
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_comment",
+                )
+                sent_mail |= invoice
+            if "sms" in targets:
+                body = self.sms_template_id._render_field(
+                    "body", invoice.ids, compute_lang=True
+                )[invoice.id]
+                invoice._message_sms(
+                    body,
+                    partner_ids=invoice.partner_id.ids,
+                    sms_pid_to_number={invoice.partner_id.id: targets["sms"]},
+                    put_in_queue=True,
+                )
+                sent_sms |= invoice
+        summary = Markup("<p>%s</p>") % _(
+            "%(mails)s e-mail(s) and %(sms)s SMS queued for %(count)s invoice(s).",
+            mails=len(sent_mail),
+            sms=len(sent_sms),
+            count=len(self.invoice_ids),
+        )
+        if problems:
+            summary += Markup("<p>%s</p>") % _("Not sent:") + self._collection_render(problems)
+        self.write({"state": "done", "result_html": summary})
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Payment Requests Sent"),
+        }
+
+

@@ -1,0 +1,215 @@
+"""ISO 11649 creditor references: building, checking, formatting and repairing."""
+
+import string
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from smart_collection.services import references
+
+ALNUM = string.ascii_letters + string.digits
+UPPER_ALNUM = string.ascii_uppercase + string.digits
+
+bodies = st.text(alphabet=ALNUM, min_size=1, max_size=references.MAX_BODY)
+
+
+# --- known vectors -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "RF18539007547034",
+        "RF18 5390 0754 7034",
+        "rf18 5390 0754 7034",
+        "RF18000000000539007547034",  # 25 characters, the maximum
+        "RF712348231",
+    ],
+)
+def test_known_valid_references(ref):
+    assert references.is_valid_rf(ref)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "RF19539007547034",  # wrong check digits
+        "RF18539007547035",  # wrong last character
+        "RF18539007547043",  # last two swapped
+        "XX18539007547034",  # not RF
+        "18539007547034",
+        "RF18",  # no body
+        "RF",
+        "",
+        None,
+        "RF180000000000539007547034",  # 26 characters
+        "RF18!539007547034",
+        # mod 97 holds for these but ISO 11649 check digits are two digits
+        "RFW18539007547043",
+        "RF1R8539007547043",
+    ],
+)
+def test_known_invalid_references(ref):
+    assert not references.is_valid_rf(ref)
+
+
+def test_make_rf_known_vector():
+    assert references.make_rf("539007547034") == "RF18539007547034"
+    assert references.make_rf("000000000539007547034") == "RF18000000000539007547034"
+    assert references.make_rf("2348231") == "RF712348231"
+
+
+def test_make_rf_accepts_int_lowercase_and_separators():
+    assert references.make_rf(539007547034) == "RF18539007547034"
+    assert references.make_rf("5390 0754-7034") == "RF18539007547034"
+    ref = references.make_rf("inv2024x")
+    assert ref[4:] == "INV2024X"
+    assert references.is_valid_rf(ref)
+
+
+def test_format_rf_groups_by_four():
+    assert references.format_rf("RF18539007547034") == "RF18 5390 0754 7034"
+    assert references.format_rf("rf18539007547034") == "RF18 5390 0754 7034"
+    assert references.format_rf("RF712348231") == "RF71 2348 231"
+
+
+def test_compact():
+    assert references.compact(" rf18 5390 0754 7034 ") == "RF18539007547034"
+    assert references.compact(None) == ""
+
+
+@pytest.mark.parametrize(
+    "seed",
+    ["", "   ", "A" * (references.MAX_BODY + 1), "AB_C", "ÉCOLE", "INV#1", None, False, True],
+)
+def test_make_rf_refuses_bad_seeds(seed):
+    with pytest.raises(references.ReferenceError_):
+        references.make_rf(seed)
+
+
+def test_reference_error_is_a_value_error():
+    assert issubclass(references.ReferenceError_, ValueError)
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(bodies)
+def test_make_rf_round_trip(body):
+    ref = references.make_rf(body)
+    assert references.is_valid_rf(ref)
+    assert ref.startswith("RF")
+    assert ref[2:4].isdigit() and 2 <= int(ref[2:4]) <= 98
+    assert ref[4:] == body.upper()
+    assert len(ref) == len(body) + 4
+    assert references.compact(references.format_rf(ref)) == ref
+    assert all(len(group) <= 4 for group in references.format_rf(ref).split(" "))
+
+
+@settings(max_examples=100, deadline=None)
+@given(bodies, st.data())
+def test_make_rf_detects_any_single_substitution_of_the_body(body, data):
+    ref = references.make_rf(body)
+    i = data.draw(st.integers(4, len(ref) - 1), label="position")
+    c = data.draw(st.sampled_from(UPPER_ALNUM).filter(lambda ch: ch != ref[i]), label="char")
+    assume(c.isdigit() == ref[i].isdigit())  # same-kind substitutions are always detected
+    assert not references.is_valid_rf(ref[:i] + c + ref[i + 1:])
+
+
+# --- repair_rf -----------------------------------------------------------------------------
+
+
+def _assert_repaired(original, typo):
+    found = references.repair_rf(typo)
+    assert found == sorted(set(found))
+    assert all(references.is_valid_rf(f) for f in found)
+    if references.is_valid_rf(typo):
+        # mod 97 misses a few typos once letters are involved ("1B" and "B1" both read 111):
+        # a typo that is itself a valid reference is taken as it is.
+        assert found == [references.compact(typo)]
+    else:
+        assert original in found
+
+
+def test_repair_rf_known_transposition():
+    assert "RF18539007547034" in references.repair_rf("RF18539007547043")
+    assert "RF18539007547034" in references.repair_rf("rf18 5390 0754 7043")
+
+
+def test_repair_rf_valid_reference_is_returned_alone():
+    assert references.repair_rf("rf18 5390 0754 7034") == ["RF18539007547034"]
+
+
+def test_repair_rf_candidates_have_numeric_check_digits():
+    found = references.repair_rf("RF18539007547043")
+    assert found
+    assert all(f[2:4].isdigit() for f in found)
+
+
+def test_undetectable_typo_is_taken_as_is():
+    ref = references.make_rf("X1B")
+    swapped = ref[:5] + "B1"  # "1B" and "B1" both become 111 in the mod 97 check
+    assert references.is_valid_rf(swapped)
+    assert references.repair_rf(swapped) == [swapped]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "",
+        None,
+        "hello world",
+        "RF",
+        "RF1",
+        "XX18539007547034",
+        "18539007547034",
+        "RF" + "1" * 30,
+        "RF!!!!!!",
+    ],
+)
+def test_repair_rf_returns_nothing_for_garbage(garbage):
+    assert references.repair_rf(garbage) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(bodies, st.data())
+def test_repair_rf_undoes_any_substitution(body, data):
+    ref = references.make_rf(body)
+    i = data.draw(st.integers(2, len(ref) - 1), label="position")
+    c = data.draw(st.sampled_from(UPPER_ALNUM).filter(lambda ch: ch != ref[i]), label="char")
+    _assert_repaired(ref, ref[:i] + c + ref[i + 1:])
+
+
+@settings(max_examples=60, deadline=None)
+@given(bodies, st.data())
+def test_repair_rf_undoes_any_adjacent_transposition(body, data):
+    ref = references.make_rf(body)
+    i = data.draw(st.integers(2, len(ref) - 2), label="position")
+    assume(ref[i] != ref[i + 1])
+    _assert_repaired(ref, ref[:i] + ref[i + 1] + ref[i] + ref[i + 2:])
+
+
+@settings(max_examples=60, deadline=None)
+@given(bodies, st.data())
+def test_repair_rf_undoes_any_deletion(body, data):
+    ref = references.make_rf(body)
+    i = data.draw(st.integers(2, len(ref) - 1), label="position")
+    _assert_repaired(ref, ref[:i] + ref[i + 1:])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=ALNUM, min_size=1, max_size=references.MAX_BODY - 1), st.data())
+def test_repair_rf_undoes_any_extra_character(body, data):
+    ref = references.make_rf(body)
+    i = data.draw(st.integers(2, len(ref)), label="position")
+    c = data.draw(st.sampled_from(UPPER_ALNUM), label="char")
+    _assert_repaired(ref, ref[:i] + c + ref[i:])
+
+
+@pytest.mark.parametrize("body", ["7", "A", "0"])
+def test_repair_rf_shortest_reference_missing_a_character(body):
+    ref = references.make_rf(body)  # 5 characters, the shortest possible
+    for i in range(2, len(ref)):
+        _assert_repaired(ref, ref[:i] + ref[i + 1:])
