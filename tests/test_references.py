@@ -95,7 +95,7 @@ def test_reference_error_is_a_value_error():
 # --- properties ----------------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(bodies)
 def test_make_rf_round_trip(body):
     ref = references.make_rf(body)
@@ -173,7 +173,7 @@ def test_repair_rf_returns_nothing_for_garbage(garbage):
     assert references.repair_rf(garbage) == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(bodies, st.data())
 def test_repair_rf_undoes_any_substitution(body, data):
     ref = references.make_rf(body)
@@ -182,7 +182,7 @@ def test_repair_rf_undoes_any_substitution(body, data):
     _assert_repaired(ref, ref[:i] + c + ref[i + 1:])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(bodies, st.data())
 def test_repair_rf_undoes_any_adjacent_transposition(body, data):
     ref = references.make_rf(body)
@@ -191,7 +191,7 @@ def test_repair_rf_undoes_any_adjacent_transposition(body, data):
     _assert_repaired(ref, ref[:i] + ref[i + 1] + ref[i] + ref[i + 2:])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(bodies, st.data())
 def test_repair_rf_undoes_any_deletion(body, data):
     ref = references.make_rf(body)
@@ -199,7 +199,7 @@ def test_repair_rf_undoes_any_deletion(body, data):
     _assert_repaired(ref, ref[:i] + ref[i + 1:])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(st.text(alphabet=ALNUM, min_size=1, max_size=references.MAX_BODY - 1), st.data())
 def test_repair_rf_undoes_any_extra_character(body, data):
     ref = references.make_rf(body)

@@ -185,7 +185,7 @@ class AccountMove(models.Model):
         return self.partner_bank_id or self.company_id.partner_id.bank_ids[:1]
 
     def _collection_transfer_details(self, amount=None):
-        """Bank details for a transfer of ``amount`` (default: all due), with the EPC QR when SEPA."""
+        """Bank details for paying ``amount`` (default: all due) by transfer, EPC QR if SEPA."""
         self.ensure_one()
         bank = self._collection_bank_account()
         if not bank:
