@@ -201,3 +201,10 @@ def test_check_amount_uses_amount_received():
 
 def test_tolerance_default_is_five_minutes():
     assert stripe_webhooks.TOLERANCE == 300
+
+
+def test_check_amount_fails_closed_without_amount():
+    event = {"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {"id": "pi"}}}
+    with pytest.raises(WebhookRefused) as err:
+        check_amount(event, 1250, "EUR")
+    assert err.value.code == "mismatch"

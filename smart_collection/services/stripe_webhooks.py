@@ -77,7 +77,7 @@ def check_amount(event, expected_minor, expected_currency):
     """Raise ``WebhookRefused('mismatch')`` when the event pays another amount or currency."""
     amount, currency = event_amount(event)
     if amount is None:
-        return
+        raise WebhookRefused("mismatch", "the event carries no amount or currency")
     if currency != (expected_currency or "").lower():
         raise WebhookRefused(
             "mismatch", f"currency {currency} differs from the transaction's {expected_currency}"

@@ -1,0 +1,87 @@
+from datetime import timedelta
+
+from odoo import fields
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+class CollectionCommon(AccountTestInvoicingCommon):
+    """A company with a chart, a French customer, a bank account and the demo provider."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.company_data["company"]
+        cls.company.write({"email": "billing@example.com", "phone": "+33 1 23 45 67 89"})
+        cls.fr = cls.env.ref("base.fr")
+        cls.customer = cls.env["res.partner"].create(
+            {
+                "name": "Boulangerie Martin",
+                "is_company": True,
+                "email": "compta@boulangerie.example",
+                "mobile": "06 12 34 56 78",
+                "country_id": cls.fr.id,
+            }
+        )
+        cls.company_bank = cls.env["res.partner.bank"].create(
+            {
+                "acc_number": "FR76 3000 6000 0112 3456 7890 189",
+                "partner_id": cls.company.partner_id.id,
+                "allow_out_payment": True,
+            }
+        )
+        cls.demo_provider = cls._collection_provider("demo")
+
+    @classmethod
+    def _collection_provider(cls, code, **values):
+        Provider = cls.env["payment.provider"].sudo()
+        provider = Provider.search(
+            [("code", "=", code), ("company_id", "=", cls.company.id)], limit=1
+        )
+        if not provider:
+            provider = Provider.search([("code", "=", code)], limit=1).copy(
+                {"company_id": cls.company.id}
+            )
+        provider.write({"state": "test", "is_published": True, **values})
+        return provider
+
+    @classmethod
+    def _collection_invoice(cls, amount=100.0, due_in=10, partner=None, currency=None, post=True):
+        today = fields.Date.context_today(cls.env["account.move"])
+        invoice = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": (partner or cls.customer).id,
+                "invoice_date": today - timedelta(days=5),
+                "invoice_date_due": today + timedelta(days=due_in),
+                "invoice_payment_term_id": False,
+                "currency_id": (currency or cls.company.currency_id).id,
+                "invoice_line_ids": [
+                    (0, 0, {"name": "Bread", "quantity": 1, "price_unit": amount, "tax_ids": []})
+                ],
+            }
+        )
+        if post:
+            invoice.action_post()
+        return invoice
+
+    @staticmethod
+    def _collection_token(invoice):
+        return invoice.collection_pay_url.rsplit("/pay/", 1)[1]
+
+    def _collection_pay_in_full(self, invoice, amount=None):
+        return (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"amount": amount or invoice.amount_residual})
+            ._create_payments()
+        )
+
+    def _collection_queued_mails(self, invoice, subject_part):
+        return self.env["mail.mail"].search(
+            [
+                ("model", "=", "account.move"),
+                ("res_id", "=", invoice.id),
+                ("subject", "ilike", subject_part),
+            ]
+        )
