@@ -153,11 +153,25 @@ def test_missing_or_malformed_header(header):
     assert _refused(PAYLOAD, header) == "bad_signature"
 
 
-def test_event_amount_prefers_amount_received():
-    event = {"data": {"object": {"amount": 1000, "amount_received": 500, "currency": "EUR"}}}
+def test_event_amount_succeeded_counts_what_was_received():
+    event = {
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"amount": 1000, "amount_received": 500, "currency": "EUR"}},
+    }
     assert event_amount(event) == (500, "eur")
-    event = {"data": {"object": {"amount": 1000, "amount_received": 0, "currency": "eur"}}}
-    assert event_amount(event) == (0, "eur")
+
+
+def test_event_amount_authorised_counts_what_can_be_captured():
+    event = {
+        "type": "payment_intent.amount_capturable_updated",
+        "data": {
+            "object": {
+                "amount": 1000, "amount_received": 0, "amount_capturable": 1000, "currency": "eur"
+            }
+        },
+    }
+    assert event_amount(event) == (1000, "eur")
+    check_amount(event, 1000, "EUR")
 
 
 def test_event_amount_falls_back_to_amount():
@@ -193,7 +207,10 @@ def test_check_amount_mismatch(amount, currency):
 
 
 def test_check_amount_uses_amount_received():
-    event = {"data": {"object": {"amount": 1250, "amount_received": 1000, "currency": "eur"}}}
+    event = {
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"amount": 1250, "amount_received": 1000, "currency": "eur"}},
+    }
     with pytest.raises(WebhookRefused):
         check_amount(event, 1250, "EUR")
     check_amount(event, 1000, "EUR")

@@ -67,7 +67,11 @@ class AccountMove(models.Model):
     def _compute_collection_pay_url(self):
         now = fields.Datetime.now()
         for move in self:
-            if not move._collection_is_payable_invoice() or not move.collection_token_nonce:
+            if (
+                not move._origin.id
+                or not move._collection_is_payable_invoice()
+                or not move.collection_token_nonce
+            ):
                 move.collection_pay_url = False
                 move.collection_link_state = "none"
                 continue
@@ -85,7 +89,7 @@ class AccountMove(models.Model):
 
     def _collection_pay_token(self):
         self.ensure_one()
-        move = self.sudo()
+        move = self._origin.sudo()
         expiry = move.collection_link_expiry.replace(tzinfo=timezone.utc)
         return pay_tokens.sign(
             self._collection_secret(),
@@ -181,8 +185,12 @@ class AccountMove(models.Model):
         return epc_qr.qr_data_uri(self.collection_pay_url, box_size=3)
 
     def _collection_bank_account(self):
+        """The invoice's account; else an IBAN of the company (transfers need one)."""
         self.ensure_one()
-        return self.partner_bank_id or self.company_id.partner_id.bank_ids[:1]
+        if self.partner_bank_id.acc_type == "iban":
+            return self.partner_bank_id
+        ibans = self.company_id.partner_id.bank_ids.filtered(lambda b: b.acc_type == "iban")
+        return ibans[:1] or self.partner_bank_id or self.company_id.partner_id.bank_ids[:1]
 
     def _collection_transfer_details(self, amount=None):
         """Bank details for paying ``amount`` (default: all due) by transfer, EPC QR if SEPA."""

@@ -40,6 +40,8 @@ class CollectionDemo(models.AbstractModel):
             self._demo_partner("Talleres Gómez S.L.", "ES", "+34 612 345 678", True),
             self._demo_partner("Lucía Fernández", "ES", "622 11 22 33", False),
         ]
+        eur = self.env.ref("base.EUR")
+        eur.active = True  # French and Spanish customers are invoiced in EUR (EPC QR on the page)
         today = fields.Date.context_today(self)
         for partner in customers:
             for label, due_in, paid_share in DEMO_INVOICES:
@@ -52,6 +54,7 @@ class CollectionDemo(models.AbstractModel):
                         "invoice_date": due - timedelta(days=30),
                         "invoice_date_due": due,
                         "invoice_payment_term_id": False,
+                        "currency_id": eur.id,
                         "invoice_line_ids": [
                             (0, 0, {"name": f"Services ({label})", "quantity": 1,
                                     "price_unit": 120.0 + 35 * len(label), "tax_ids": []}),
@@ -86,7 +89,7 @@ class CollectionDemo(models.AbstractModel):
 
     @api.model
     def _demo_bank_account(self, company):
-        if company.partner_id.bank_ids:
+        if company.partner_id.bank_ids.filtered(lambda bank: bank.acc_type == "iban"):
             return
         self.env["res.partner.bank"].create(
             {

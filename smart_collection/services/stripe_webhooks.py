@@ -64,9 +64,17 @@ def verify_event(payload, sig_header, secret, now, tolerance=TOLERANCE):
 
 
 def event_amount(event):
-    """(amount in minor units, lower-case currency) of the event's object, or (None, None)."""
+    """(amount in minor units, lower-case currency) that the event says was paid or authorised.
+
+    A succeeded intent counts what was received, an authorised one what can be captured
+    (``amount_received`` is still 0 then); other objects count their ``amount``.
+    """
     obj = (event.get("data") or {}).get("object") or {}
-    amount = obj.get("amount_received", obj.get("amount"))
+    key = {
+        "payment_intent.succeeded": "amount_received",
+        "payment_intent.amount_capturable_updated": "amount_capturable",
+    }.get(event.get("type"), "amount")
+    amount = obj.get(key, obj.get("amount") if key == "amount" else None)
     currency = obj.get("currency")
     if amount is None or currency is None:
         return None, None

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 from odoo import fields
-
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 

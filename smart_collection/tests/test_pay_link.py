@@ -4,6 +4,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
+from psycopg2 import IntegrityError
 
 from ..services import pay_tokens, references
 from .common import CollectionCommon
@@ -36,7 +37,7 @@ class TestPayLink(CollectionCommon):
         invoices = self._collection_invoice(10.0) | self._collection_invoice(20.0)
         self.assertEqual(len(set(invoices.mapped("collection_reference"))), 2)
         clash = self._collection_invoice(30.0)
-        with self.assertRaises(Exception), self.cr.savepoint(), mute_logger("odoo.sql_db"):
+        with self.assertRaises(IntegrityError), self.cr.savepoint(), mute_logger("odoo.sql_db"):
             clash.sudo().write({"collection_reference": invoices[0].collection_reference})
             clash.flush_recordset()
 
@@ -120,15 +121,21 @@ class TestPayLink(CollectionCommon):
     def test_webhook_events_isolated_per_company(self):
         other = self.setup_other_company()["company"]
         Event = self.env["collection.webhook.event"].sudo()
-        mine = Event.create({"provider_code": "stripe", "event_id": "evt_a", "company_id": self.company.id})
-        theirs = Event.create({"provider_code": "stripe", "event_id": "evt_b", "company_id": other.id})
+        mine = Event.create(
+            {"provider_code": "stripe", "event_id": "evt_a", "company_id": self.company.id}
+        )
+        theirs = Event.create(
+            {"provider_code": "stripe", "event_id": "evt_b", "company_id": other.id}
+        )
         user = self.env["res.users"].create(
             {
                 "name": "Collector",
                 "login": "collector@example.com",
                 "company_id": self.company.id,
                 "company_ids": [Command.set(self.company.ids)],
-                "groups_id": [Command.set([self.env.ref("smart_collection.group_collection_user").id])],
+                "groups_id": [
+                    Command.set([self.env.ref("smart_collection.group_collection_user").id])
+                ],
             }
         )
         visible = Event.with_user(user).search([("id", "in", (mine | theirs).ids)])

@@ -178,15 +178,10 @@ class TestPayPage(CollectionCommon, HttpCase):
     def test_bad_amounts_refused_and_nothing_recorded(self):
         Tx = self.env["payment.transaction"]
         before = Tx.search_count([])
-        for amount, message in (
-            (0, "greater than zero"),
-            (-5, "greater than zero"),
-            (100.01, "more than what is left"),
-            ("abc", "enter an amount"),
-        ):
+        for amount in (0, -5, 100.01, "abc"):
             with self.assertRaises(JsonRpcException, msg=amount) as ctx:
                 self._pay(amount)
-            self.assertIn("ValidationError", str(ctx.exception.code) + str(ctx.exception))
+            self.assertIn("ValidationError", str(ctx.exception))
         self.assertEqual(Tx.search_count([]), before)
         self.assertEqual(self.invoice.payment_state, "not_paid")
 

@@ -14,7 +14,11 @@ class TestPaymentRequest(CollectionCommon):
              "country_id": cls.fr.id}
         )
         cls.no_email = cls.env["res.partner"].create(
-            {"name": "Nomail SL", "mobile": "+34 612 345 678", "country_id": cls.env.ref("base.es").id}
+            {
+                "name": "Nomail SL",
+                "mobile": "+34 612 345 678",
+                "country_id": cls.env.ref("base.es").id,
+            }
         )
 
     def _wizard(self, invoices, email=True, sms=True):

@@ -2,11 +2,9 @@ import json
 import time
 
 import stripe
-
+from odoo.addons.payment import utils as payment_utils
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
-
-from odoo.addons.payment import utils as payment_utils
 
 from .common import CollectionCommon
 
@@ -68,7 +66,8 @@ class TestStripeWebhook(CollectionCommon, HttpCase):
     @staticmethod
     def _signature(payload, secret=SECRET, timestamp=None):
         timestamp = int(time.time()) if timestamp is None else timestamp
-        return timestamp, stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
+        signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
+        return timestamp, signature
 
     def _post(self, payload, header):
         headers = {"Content-Type": "application/json"}
@@ -106,7 +105,8 @@ class TestStripeWebhook(CollectionCommon, HttpCase):
         self._refresh()
         self.assertEqual(len(self._events()), 1)
         self.assertEqual(
-            self.env["account.payment"].search_count([("payment_transaction_id", "=", self.tx.id)]), 1
+            self.env["account.payment"].search_count([("payment_transaction_id", "=", self.tx.id)]),
+            1,
         )
 
     def test_rotation_any_v1_signature_accepted(self):

@@ -80,7 +80,7 @@ class CollectionPaymentRequest(models.TransientModel):
 
     def _collection_problems(self):
         problems = {}
-        for invoice in self.invoice_ids:
+        for invoice in self.invoice_ids._origin:
             _targets, issues = self._collection_check(invoice)
             if issues:
                 problems[invoice] = issues
@@ -106,7 +106,7 @@ class CollectionPaymentRequest(models.TransientModel):
         if self.send_sms and not self.sms_template_id:
             raise UserError(_("Choose an SMS template."))
         sent_mail, sent_sms, problems = self.env["account.move"], self.env["account.move"], {}
-        for invoice in self.invoice_ids:
+        for invoice in self.invoice_ids._origin:
             targets, issues = self._collection_check(invoice)
             if issues:
                 problems[invoice] = issues

@@ -3,7 +3,6 @@
 import { registry } from "@web/core/registry";
 
 registry.category("web_tour.tours").add("smart_collection_pay_link", {
-    url: "/pay",
     steps: () => [
         {
             content: "The page shows the amount due",
