@@ -58,7 +58,7 @@ def run(url, requests, concurrency):
 
 
 def queries(log_path, path, since_line):
-    pattern = re.compile(r'"GET ' + re.escape(path) + r' HTTP/1\.1" \d+ - (\d+) ')
+    pattern = re.compile(r'"GET ' + re.escape(path) + r'(?:\?\S*)? HTTP/1\.1" \d+ - (\d+) ')
     with open(log_path, encoding="utf-8", errors="replace") as log:
         lines = log.readlines()[since_line:]
     return [int(m.group(1)) for m in map(pattern.search, lines) if m]

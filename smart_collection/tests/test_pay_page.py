@@ -5,6 +5,7 @@ from odoo import fields
 from odoo.tests import HttpCase, JsonRpcException, tagged
 
 from ..controllers.pay import BAD_TOKEN_LIMIT, CollectionPayController
+from ..services import pay_tokens
 from .common import CollectionCommon
 
 SECURITY = {
@@ -102,6 +103,19 @@ class TestPayPage(CollectionCommon, HttpCase):
         token = self._collection_token(draft)
         draft.button_draft()
         self.assertEqual(self._get(f"/pay/{token}").status_code, 404)
+
+    def test_token_bound_to_invoice_company(self):
+        """A genuine signature for another company's id, or another invoice, is a 404."""
+        other = self.setup_other_company()["company"]
+        move = self.invoice.sudo()
+        expiry = int(move.collection_link_expiry.timestamp())
+        secret = move._collection_secret()
+        nonce = move.collection_token_nonce
+        wrong_company = pay_tokens.sign(secret, move.id, other.id, expiry, nonce)
+        self.assertEqual(self._get(f"/pay/{wrong_company}").status_code, 404)
+        second = self._collection_invoice(50.0)
+        wrong_invoice = pay_tokens.sign(secret, second.id, self.company.id, expiry, nonce)
+        self.assertEqual(self._get(f"/pay/{wrong_invoice}").status_code, 410)
 
     def test_expired_link_410(self):
         self.invoice.sudo().collection_link_expiry = fields.Datetime.now() - timedelta(hours=1)
