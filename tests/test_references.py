@@ -108,12 +108,18 @@ def test_make_rf_round_trip(body):
     assert all(len(group) <= 4 for group in references.format_rf(ref).split(" "))
 
 
+def _draw_substitution(data, ref, start):
+    """A position from ``start`` and a different letter or digit to put there."""
+    i = data.draw(st.integers(start, len(ref) - 1), label="position")
+    c = data.draw(st.sampled_from(UPPER_ALNUM).filter(lambda ch: ch != ref[i]), label="char")
+    return i, c
+
+
 @settings(max_examples=100, deadline=None)
 @given(bodies, st.data())
 def test_make_rf_detects_any_single_substitution_of_the_body(body, data):
     ref = references.make_rf(body)
-    i = data.draw(st.integers(4, len(ref) - 1), label="position")
-    c = data.draw(st.sampled_from(UPPER_ALNUM).filter(lambda ch: ch != ref[i]), label="char")
+    i, c = _draw_substitution(data, ref, start=4)
     assume(c.isdigit() == ref[i].isdigit())  # same-kind substitutions are always detected
     assert not references.is_valid_rf(ref[:i] + c + ref[i + 1:])
 
@@ -177,8 +183,7 @@ def test_repair_rf_returns_nothing_for_garbage(garbage):
 @given(bodies, st.data())
 def test_repair_rf_undoes_any_substitution(body, data):
     ref = references.make_rf(body)
-    i = data.draw(st.integers(2, len(ref) - 1), label="position")
-    c = data.draw(st.sampled_from(UPPER_ALNUM).filter(lambda ch: ch != ref[i]), label="char")
+    i, c = _draw_substitution(data, ref, start=2)
     _assert_repaired(ref, ref[:i] + c + ref[i + 1:])
 
 

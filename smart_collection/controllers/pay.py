@@ -79,6 +79,7 @@ class CollectionPayController(http.Controller):
         return response
 
     def _collection_refusal(self, status):
+        """429 when throttled; any other refusal is a 404 that says nothing."""
         if status == "throttled":
             response = request.make_response(
                 "Too many requests", headers=[("Content-Type", "text/plain"), ("Retry-After", "60")]
@@ -165,7 +166,7 @@ class CollectionPayController(http.Controller):
     def collection_pay_pdf(self, token, **kwargs):
         status, invoice = self._collection_resolve(token)
         if status not in ("ok", "paid"):
-            return self._collection_refusal("throttled" if status == "throttled" else "invalid")
+            return self._collection_refusal(status)
         content, kind = request.env["ir.actions.report"].sudo()._render_qweb_pdf(
             "account.account_invoices", [invoice.id]
         )
@@ -187,7 +188,7 @@ class CollectionPayController(http.Controller):
         """QR code of the pay link, for e-mails (clients do not show inline images)."""
         status, invoice = self._collection_resolve(token)
         if status not in ("ok", "paid"):
-            return self._collection_refusal("throttled" if status == "throttled" else "invalid")
+            return self._collection_refusal(status)
         png = epc_qr.qr_png(invoice.collection_pay_url, box_size=5)
         response = request.make_response(png, headers=[("Content-Type", "image/png")])
         return self._collection_secure(response)

@@ -125,5 +125,3 @@ class CollectionStripeController(StripeController):
         )
         for invoice in tx_sudo.invoice_ids:
             invoice.message_post(body=body, subtype_xmlid="mail.mt_note")
-
-

@@ -99,12 +99,23 @@ class AccountMove(models.Model):
             move.collection_token_nonce,
         )
 
-    def _collection_compute_expiry(self):
-        """End of the day, ``validity`` days after the due date (or the invoice date)."""
+    def _collection_compute_expiry(self, from_today=False):
+        """End of the day, ``validity`` days after the due date (or the invoice date).
+
+        ``from_today``: a reissued link gets the full period from the later of today and that date.
+        """
         self.ensure_one()
-        base = self.invoice_date_due or self.invoice_date or fields.Date.context_today(self)
+        today = fields.Date.context_today(self)
+        base = self.invoice_date_due or self.invoice_date or today
+        if from_today:
+            base = max(base, today)
         days = max(self.company_id.collection_link_validity_days, 1)
         return datetime.combine(base + timedelta(days=days), time(23, 59, 59))
+
+    def _collection_rf_reference(self):
+        """The invoice's RF reference: its database id, zero-padded, with check digits."""
+        self.ensure_one()
+        return references.make_rf(f"{self.id:010d}")
 
     def _collection_make_reference(self):
         self.ensure_one()
@@ -119,7 +130,7 @@ class AccountMove(models.Model):
             )
             if not taken:
                 return self.payment_reference
-        return references.make_rf(f"{self.id:010d}")
+        return self._collection_rf_reference()
 
     def _collection_init_links(self):
         """Give every posted customer invoice its reference, link nonce and expiry."""
@@ -139,7 +150,7 @@ class AccountMove(models.Model):
             and self.company_id.collection_reference_mode == "rf"
             and self.id
         ):
-            return self.collection_reference or references.make_rf(f"{self.id:010d}")
+            return self.collection_reference or self._collection_rf_reference()
         return super()._get_invoice_computed_reference()
 
     def _post(self, soft=True):
@@ -155,7 +166,7 @@ class AccountMove(models.Model):
             move.sudo().write(
                 {
                     "collection_token_nonce": pay_tokens.new_nonce(),
-                    "collection_link_expiry": move._collection_compute_expiry_from_today(),
+                    "collection_link_expiry": move._collection_compute_expiry(from_today=True),
                 }
             )
             move.message_post(
@@ -163,17 +174,6 @@ class AccountMove(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         return True
-
-    def _collection_compute_expiry_from_today(self):
-        """A reissued link is valid for the full period from the later of today and due date."""
-        self.ensure_one()
-        expiry = self._collection_compute_expiry()
-        floor = datetime.combine(
-            fields.Date.context_today(self)
-            + timedelta(days=max(self.company_id.collection_link_validity_days, 1)),
-            time(23, 59, 59),
-        )
-        return max(expiry, floor)
 
     # ------------------------------------------------------------ QR and bank
 

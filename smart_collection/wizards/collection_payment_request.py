@@ -32,7 +32,6 @@ class CollectionPaymentRequest(models.TransientModel):
             "smart_collection.sms_template_collection_payment_request", raise_if_not_found=False
         ),
     )
-    invoice_count = fields.Integer(compute="_compute_problems")
     problem_count = fields.Integer(compute="_compute_problems")
     problems_html = fields.Html(compute="_compute_problems", sanitize=False)
     result_html = fields.Html(readonly=True, sanitize=False)
@@ -42,7 +41,6 @@ class CollectionPaymentRequest(models.TransientModel):
     def _compute_problems(self):
         for wizard in self:
             problems = wizard._collection_problems()
-            wizard.invoice_count = len(wizard.invoice_ids)
             wizard.problem_count = sum(len(v) for v in problems.values())
             wizard.problems_html = wizard._collection_render(problems)
 
@@ -145,5 +143,3 @@ class CollectionPaymentRequest(models.TransientModel):
             "target": "new",
             "name": _("Payment Requests Sent"),
         }
-
-
