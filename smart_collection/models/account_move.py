@@ -5,7 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..services import epc_qr, pay_tokens, references
+from ..services import epc_qr, legal, pay_tokens, references
 
 _logger = logging.getLogger(__name__)
 
@@ -39,6 +39,45 @@ class AccountMove(models.Model):
         compute_sudo=True,
     )
     collection_thanked = fields.Boolean(copy=False, readonly=True)
+    collection_excluded = fields.Boolean(
+        string="Excluded from Collection",
+        copy=False,
+        tracking=True,
+        help="No reminder is ever sent for this invoice.",
+    )
+    collection_disputed = fields.Boolean(
+        string="Disputed", copy=False, tracking=True, help="Reminders pause while disputed."
+    )
+    collection_dispute_note = fields.Char(string="Dispute Reason", copy=False)
+    collection_promise_date = fields.Date(
+        string="Payment Promised For",
+        copy=False,
+        tracking=True,
+        help="Reminders pause until the day after this date.",
+    )
+    collection_level_id = fields.Many2one(
+        "collection.scenario.level", string="Collection Level", copy=False, readonly=True
+    )
+    collection_next_level_id = fields.Many2one(
+        "collection.scenario.level", string="Next Level", copy=False, readonly=True
+    )
+    collection_next_action_date = fields.Date(
+        string="Next Reminder", copy=False, readonly=True
+    )
+    collection_status = fields.Char(string="Collection Status Code", copy=False, readonly=True)
+    collection_status_text = fields.Char(
+        string="Collection Status", compute="_compute_collection_status_text"
+    )
+    collection_dispatch_ids = fields.One2many(
+        "collection.dispatch", "invoice_id", string="Reminders Sent"
+    )
+    collection_indemnity_move_id = fields.Many2one(
+        "account.move",
+        string="Recovery Indemnity Invoiced On",
+        copy=False,
+        readonly=True,
+        help="The fixed recovery indemnity is charged once per late invoice.",
+    )
 
     def init(self):
         super().init()
@@ -49,6 +88,23 @@ class AccountMove(models.Model):
                 " WHERE collection_reference IS NOT NULL"
             )
         )
+        # The scenario run reads every open customer invoice of a company each day.
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS account_move_collection_open_idx"
+                " ON account_move (company_id, commercial_partner_id)"
+                " WHERE move_type = 'out_invoice' AND state = 'posted'"
+                " AND payment_state IN ('not_paid', 'partial')"
+            )
+        )
+
+    @api.depends("collection_status")
+    def _compute_collection_status_text(self):
+        texts = self.env["collection.dispatch"]._collection_reason_texts()
+        for move in self:
+            move.collection_status_text = texts.get(
+                move.collection_status, move.collection_status or ""
+            )
 
     # ------------------------------------------------------------------ links
 
@@ -283,3 +339,53 @@ class AccountMove(models.Model):
             "target": "new",
             "context": {"default_invoice_ids": [(6, 0, invoices.ids)]},
         }
+
+    # ------------------------------------------------------------------ legal fees
+
+    def _collection_fee_lines(self, until):
+        """Statutory indemnity and late interest per invoice, under the creditor's law."""
+        rates = [
+            legal.EcbRate(rate.date_from, rate.rate)
+            for rate in self.env["collection.ecb.rate"].sudo().search([])
+        ]
+        lines = []
+        for invoice in self:
+            company = invoice.company_id
+            country = company.account_fiscal_country_id.code or company.country_id.code
+            customer = invoice.commercial_partner_id
+            indemnity = legal.recovery_indemnity(
+                country, customer.is_company, bool(invoice.collection_indemnity_move_id)
+            )
+            try:
+                interest = legal.late_interest(
+                    country,
+                    customer.is_company,
+                    invoice.amount_residual,
+                    invoice.invoice_date_due,
+                    until,
+                    rates,
+                )
+            except legal.MissingRate as exc:
+                raise UserError(
+                    self.env._(
+                        "%(error)s Add it under Collection > Configuration > ECB Rates.",
+                        error=exc,
+                    )
+                )
+            eur = self.env.ref("base.EUR")
+            indemnity_amount = eur._convert(
+                float(indemnity.amount), invoice.currency_id, company, until
+            )
+            lines.append(
+                {
+                    "invoice": invoice,
+                    "indemnity": indemnity,
+                    "indemnity_amount": invoice.currency_id.round(indemnity_amount),
+                    "interest": interest,
+                    "interest_amount": float(interest.amount),
+                    "total": invoice.currency_id.round(
+                        invoice.amount_residual + indemnity_amount + float(interest.amount)
+                    ),
+                }
+            )
+        return lines

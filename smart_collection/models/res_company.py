@@ -1,4 +1,7 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..services import sms_hours
 
 
 class ResCompany(models.Model):
@@ -26,3 +29,52 @@ class ResCompany(models.Model):
         default=True,
         help="Send a thank-you e-mail when a customer invoice becomes fully paid.",
     )
+    collection_scenario_id = fields.Many2one(
+        "collection.scenario",
+        string="Default Collection Scenario",
+        help="Followed by customers with no scenario of their own and no matching tag rule.",
+    )
+    collection_collector_id = fields.Many2one(
+        "res.users",
+        string="Default Collector",
+        help="Receives phone-call tasks for customers without a collector.",
+    )
+    collection_sms_hours = fields.Char(
+        string="SMS Hours",
+        default="Mon-Fri 10:00-13:00, 14:00-20:00",
+        required=True,
+        help="When reminder SMS may reach customers, in their own time zone. Public holidays "
+        "of the company's working calendar are excluded.",
+    )
+    collection_notice_days = fields.Integer(
+        string="Formal Notice Deadline (days)",
+        default=8,
+        help="Days the customer is given in the formal notice to pay before legal action.",
+    )
+    collection_fee_product_id = fields.Many2one(
+        "product.product",
+        string="Late Fee Product",
+        help="Used on the customer invoices of recovery indemnities and late interest.",
+    )
+
+    @api.constrains("collection_sms_hours")
+    def _check_collection_sms_hours(self):
+        for company in self:
+            try:
+                sms_hours.parse(company.collection_sms_hours)
+            except ValueError as exc:
+                raise ValidationError(
+                    self.env._("SMS hours “%(hours)s”: %(error)s",
+                               hours=company.collection_sms_hours, error=exc)
+                )
+
+    @api.model
+    def _collection_set_default_scenario(self):
+        """Give every company without one the shipped standard scenario."""
+        scenario = self.env.ref(
+            "smart_collection.collection_scenario_standard", raise_if_not_found=False
+        )
+        if scenario:
+            self.search([("collection_scenario_id", "=", False)]).write(
+                {"collection_scenario_id": scenario.id}
+            )

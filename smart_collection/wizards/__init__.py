@@ -1,1 +1,7 @@
-from . import collection_payment_request
+from . import (
+    collection_call_wizard,
+    collection_fee_wizard,
+    collection_hold_wizard,
+    collection_payment_request,
+    collection_run_preview,
+)

@@ -1,0 +1,689 @@
+import logging
+import threading
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from markupsafe import Markup
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..services import phones, planner, sms_hours
+
+_logger = logging.getLogger(__name__)
+
+OPEN_INVOICE_WHERE = SQL(
+    "m.move_type = 'out_invoice' AND m.state = 'posted'"
+    " AND m.payment_state IN ('not_paid', 'partial')"
+)
+
+
+class CollectionEngine(models.AbstractModel):
+    """Runs the scenarios: gathers data with set-based SQL, asks the planner, writes the
+    dispatch ledger, then sends each customer's messages in committed batches."""
+
+    _name = "collection.engine"
+    _description = "Collection Scenario Engine"
+
+    SEND_BATCH = 50  # customer groups per transaction
+
+    # ------------------------------------------------------------------ cron entry points
+
+    @api.model
+    def _cron_run_scenarios(self):
+        """Daily: plan every company's open invoices, then send what is due."""
+        companies = self.env["res.company"].search([])
+        for company in companies:
+            self.with_company(company)._collection_plan_and_write()
+            self._collection_commit()
+        self._cron_send_dispatches()
+
+    @api.model
+    def _cron_send_dispatches(self):
+        """Hourly: send planned groups (resumes a killed run, SMS reach their hours)."""
+        done = self._collection_send_groups(notify=True)
+        _logger.info("collection: %s group(s) sent", done)
+
+    # ------------------------------------------------------------------ orchestration
+
+    @api.model
+    def _collection_run(self, partner_ids=None):
+        """Plan and send now (the collector's "Send now"), for the current company."""
+        written = self._collection_plan_and_write(partner_ids=partner_ids)
+        keys = written["group_keys"]
+        self._collection_send_groups(group_keys=keys)
+        rows = self.env["collection.dispatch"].search([("group_key", "in", keys)])
+        return {
+            "sent": len(set(rows.filtered(lambda d: d.state in ("sent", "to_print")).mapped(
+                "group_key"))),
+            "failed": len(set(rows.filtered(lambda d: d.state == "failed").mapped("group_key"))),
+            "planned": len(set(rows.filtered(lambda d: d.state == "planned").mapped("group_key"))),
+        }
+
+    @api.model
+    def _collection_plan_and_write(self, partner_ids=None):
+        result = self._collection_plan(partner_ids=partner_ids)
+        return self._collection_write_plan(result)
+
+    @api.model
+    def _collection_plan(self, partner_ids=None, today=None, now=None):
+        """Gather the current company's data and return the planner's decisions."""
+        company = self.env.company
+        today = today or fields.Date.context_today(self)
+        now = now or datetime.now(timezone.utc)
+        invoices, foreign = self._collection_gather_invoices(company, partner_ids)
+        partners = self._collection_gather_partners(company, {i.partner_id for i in invoices})
+        scenarios, levels = self._collection_gather_scenarios(company)
+        ledger = self._collection_gather_ledger(company, partner_ids)
+        policy = planner.Policy(
+            default_scenario_id=company.collection_scenario_id.id or None,
+            rules=self._collection_rules(company),
+            sms_windows=sms_hours.parse(company.collection_sms_hours),
+            holidays=self._collection_holidays(company, today),
+        )
+        plan = planner.plan(invoices, partners, scenarios, ledger, policy, today, now)
+        return {
+            "company": company,
+            "today": today,
+            "plan": plan,
+            "levels": levels,
+            "invoices": {inv.id: inv for inv in invoices},
+            "foreign": foreign,
+        }
+
+    # ------------------------------------------------------------------ gathering
+
+    @api.model
+    def _collection_gather_invoices(self, company, partner_ids=None):
+        Move = self.env["account.move"]
+        Move.flush_model()
+        partner_filter = (
+            SQL(" AND m.commercial_partner_id = ANY(%s)", list(partner_ids))
+            if partner_ids
+            else SQL()
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT m.id, m.commercial_partner_id, m.invoice_date_due,
+                       m.amount_residual_signed, m.collection_excluded,
+                       m.collection_disputed, m.collection_promise_date,
+                       EXISTS (
+                           SELECT 1 FROM account_invoice_transaction_rel r
+                             JOIN payment_transaction t ON t.id = r.transaction_id
+                            WHERE r.invoice_id = m.id AND t.state IN ('pending', 'authorized')
+                       ),
+                       p.company_id
+                  FROM account_move m
+                  JOIN res_partner p ON p.id = m.commercial_partner_id
+                 WHERE %(open)s AND m.company_id = %(company)s %(partners)s
+                """,
+                open=OPEN_INVOICE_WHERE,
+                company=company.id,
+                partners=partner_filter,
+            )
+        )
+        invoices, foreign = [], []
+        for (
+            inv_id, partner_id, due, residual, excluded, disputed, promise, pending, p_company
+        ) in rows:
+            if p_company and p_company != company.id:
+                # A customer restricted to another company is never chased from this one.
+                foreign.append(inv_id)
+                continue
+            invoices.append(
+                planner.Invoice(
+                    id=inv_id,
+                    partner_id=partner_id,
+                    company_id=company.id,
+                    due_date=due,
+                    residual=Decimal(str(residual or 0)),
+                    excluded=bool(excluded),
+                    disputed=bool(disputed),
+                    payment_pending=bool(pending),
+                    promise_date=promise,
+                )
+            )
+        return invoices, foreign
+
+    @api.model
+    def _collection_gather_partners(self, company, partner_ids):
+        if not partner_ids:
+            return {}
+        Partner = self.env["res.partner"].with_company(company)
+        Partner.flush_model()
+        ids = sorted(partner_ids)
+        field = Partner._field_to_sql
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT p.id, p.is_company, %(scenario)s, %(hold)s, %(legal)s,
+                       p.collection_opt_out_email, p.collection_opt_out_sms,
+                       p.collection_opt_out_letter, p.email, p.mobile, p.phone,
+                       (p.street IS NOT NULL AND p.city IS NOT NULL), p.tz, c.code,
+                       ARRAY(SELECT category_id FROM res_partner_res_partner_category_rel r
+                              WHERE r.partner_id = p.id)
+                  FROM res_partner p
+             LEFT JOIN res_country c ON c.id = p.country_id
+                 WHERE p.id = ANY(%(ids)s)
+                """,
+                scenario=field("p", "collection_scenario_id"),
+                hold=field("p", "collection_hold_until"),
+                legal=field("p", "collection_legal"),
+                ids=ids,
+            )
+        )
+        credits = dict(
+            self.env.execute_query(
+                SQL(
+                    """
+                    SELECT l.partner_id, -SUM(l.amount_residual)
+                      FROM account_move_line l
+                     WHERE l.partner_id = ANY(%s) AND l.company_id = %s
+                       AND l.account_type = 'asset_receivable' AND l.parent_state = 'posted'
+                       AND NOT l.reconciled AND l.amount_residual < 0
+                     GROUP BY l.partner_id
+                    """,
+                    ids,
+                    company.id,
+                )
+            )
+        )
+        default_country = company.country_id.code
+        partners = {}
+        for (
+            pid, is_company, scenario_id, hold, legal, no_email, no_sms, no_letter,
+            email, mobile, phone, has_address, tz, country, categories,
+        ) in rows:
+            number = None
+            for candidate in (mobile, phone):
+                if not candidate:
+                    continue
+                try:
+                    number = phones.normalize_mobile(candidate, country or default_country)
+                    break
+                except phones.InvalidPhone:
+                    continue
+            partners[pid] = planner.Partner(
+                id=pid,
+                is_company=bool(is_company),
+                scenario_id=scenario_id or None,
+                category_ids=frozenset(c for c in categories if c),
+                hold_until=hold,
+                legal=bool(legal),
+                opt_out=frozenset(
+                    ch
+                    for ch, flag in (("email", no_email), ("sms", no_sms), ("letter", no_letter))
+                    if flag
+                ),
+                has_email=bool(email and "@" in email),
+                mobile=number,
+                has_address=bool(has_address),
+                tz=tz or "UTC",
+                credit=Decimal(str(credits.get(pid) or 0)),
+            )
+        return partners
+
+    @api.model
+    def _collection_gather_scenarios(self, company):
+        domain = [("company_id", "in", [False, company.id])]
+        scenarios = self.env["collection.scenario"].search(domain)
+        result, levels = {}, {}
+        for scenario in scenarios:
+            plevels = []
+            for level in scenario.level_ids:
+                levels[level.id] = level
+                plevels.append(
+                    planner.Level(
+                        id=level.id,
+                        sequence=level.sequence,
+                        offset_days=level.offset_days,
+                        channels=level._collection_channels(),
+                        min_amount=Decimal(str(level.currency_id._convert(
+                            level.min_amount, company.currency_id, company,
+                            fields.Date.context_today(self),
+                        ))),
+                        customer_type=level.customer_type,
+                        category_ids=frozenset(level.partner_category_ids.ids),
+                        min_gap_days=level.min_gap_days,
+                    )
+                )
+            result[scenario.id] = planner.Scenario(id=scenario.id, levels=tuple(plevels))
+        return result, levels
+
+    @api.model
+    def _collection_rules(self, company):
+        scenarios = self.env["collection.scenario"].search(
+            [("company_id", "in", [False, company.id]), ("partner_category_ids", "!=", False)]
+        )
+        return tuple(
+            planner.ScenarioRule(
+                sequence=s.sequence,
+                scenario_id=s.id,
+                category_ids=frozenset(s.partner_category_ids.ids),
+            )
+            for s in scenarios
+        )
+
+    @api.model
+    def _collection_gather_ledger(self, company, partner_ids=None):
+        self.env["collection.dispatch"].flush_model()
+        partner_filter = (
+            SQL(" AND d.partner_id = ANY(%s)", list(partner_ids)) if partner_ids else SQL()
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT d.invoice_id, d.level_id, d.channel, d.state, d.planned_date
+                  FROM collection_dispatch d
+                  JOIN account_move m ON m.id = d.invoice_id
+                 WHERE d.company_id = %(company)s AND %(open)s %(partners)s
+                """,
+                company=company.id,
+                open=OPEN_INVOICE_WHERE,
+                partners=partner_filter,
+            )
+        )
+        return [planner.Dispatch(*row) for row in rows]
+
+    @api.model
+    def _collection_holidays(self, company, today):
+        """Public holidays of the company's working calendar (no SMS on those days)."""
+        calendar = company.resource_calendar_id
+        leaves = self.env["resource.calendar.leaves"].search(
+            [
+                ("resource_id", "=", False),
+                ("calendar_id", "in", [False, calendar.id]),
+                ("company_id", "in", [False, company.id]),
+                ("date_to", ">=", fields.Datetime.to_datetime(today)),
+                ("date_from", "<=", fields.Datetime.to_datetime(today + timedelta(days=400))),
+            ]
+        )
+        days = set()
+        for leave in leaves:
+            day = leave.date_from.date()
+            while day <= leave.date_to.date():
+                days.add(day)
+                day += timedelta(days=1)
+        return frozenset(days)
+
+    # ------------------------------------------------------------------ writing the plan
+
+    @api.model
+    def _collection_write_plan(self, result):
+        """Write the ledger rows (idempotent) and each invoice's status, set-based."""
+        company, today, plan, levels = (
+            result["company"], result["today"], result["plan"], result["levels"]
+        )
+        rows = []
+        group_keys = set()
+        residuals = {inv_id: inv.residual for inv_id, inv in result["invoices"].items()}
+        for action in plan.actions:
+            key = f"{today}/{company.id}/{action.partner_id}/{action.channel}"
+            state = "skipped" if action.kind == "skip" else "planned"
+            if state == "planned":
+                group_keys.add(key)
+            for invoice_id, level_id in action.invoice_levels:
+                rows.append((
+                    invoice_id, action.partner_id, level_id, action.channel, state,
+                    action.reason, action.kind == "task", action.not_before, key,
+                    residuals.get(invoice_id),
+                ))
+        for status in plan.statuses:
+            invoice = result["invoices"].get(status.invoice_id)
+            if not invoice:
+                continue
+            for level_id, reason in self._collection_skipped_levels(status):
+                for channel in levels[level_id]._collection_channels():
+                    rows.append((
+                        status.invoice_id, invoice.partner_id, level_id, channel, "skipped",
+                        reason, False, None, None, invoice.residual,
+                    ))
+        self._collection_insert_dispatches(company, today, rows)
+        self._collection_write_statuses(plan.statuses, result["foreign"])
+        return {"group_keys": sorted(group_keys), "rows": len(rows)}
+
+    @api.model
+    def _collection_skipped_levels(self, status):
+        reasons = dict(getattr(status, "skipped_reasons", ()) or ())
+        return [(lid, reasons.get(lid, "superseded")) for lid in status.skipped_level_ids]
+
+    @api.model
+    def _collection_insert_dispatches(self, company, today, rows):
+        if not rows:
+            return
+        cols = list(zip(*rows, strict=True))
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO collection_dispatch (
+                    invoice_id, partner_id, level_id, channel, state, reason, substitute_call,
+                    scheduled_at, group_key, amount_residual, company_id, planned_date,
+                    create_uid, create_date, write_uid, write_date)
+                SELECT r.*, %(company)s, %(today)s, %(uid)s, now() at time zone 'UTC',
+                       %(uid)s, now() at time zone 'UTC'
+                  FROM unnest(%(inv)s::int[], %(partner)s::int[], %(level)s::int[],
+                              %(channel)s::varchar[], %(state)s::varchar[], %(reason)s::varchar[],
+                              %(task)s::bool[], %(at)s::timestamp[], %(key)s::varchar[],
+                              %(residual)s::numeric[]) AS r
+                ON CONFLICT (invoice_id, level_id, channel) DO NOTHING
+                """,
+                company=company.id,
+                today=today,
+                uid=self.env.uid,
+                inv=list(cols[0]),
+                partner=list(cols[1]),
+                level=list(cols[2]),
+                channel=list(cols[3]),
+                state=list(cols[4]),
+                reason=list(cols[5]),
+                task=list(cols[6]),
+                at=[at.astimezone(timezone.utc).replace(tzinfo=None) if at else None
+                    for at in cols[7]],
+                key=list(cols[8]),
+                residual=[float(r) if r is not None else None for r in cols[9]],
+            )
+        )
+        self.env["collection.dispatch"].invalidate_model()
+
+    @api.model
+    def _collection_write_statuses(self, statuses, foreign=()):
+        if not statuses and not foreign:
+            return
+        ids = [s.invoice_id for s in statuses] + list(foreign)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE account_move m
+                   SET collection_level_id = r.level, collection_next_level_id = r.next_level,
+                       collection_next_action_date = r.next_date, collection_status = r.reason
+                  FROM unnest(%s::int[], %s::int[], %s::int[], %s::date[], %s::varchar[])
+                       AS r(id, level, next_level, next_date, reason)
+                 WHERE m.id = r.id
+                """,
+                ids,
+                [s.level_id for s in statuses] + [None] * len(foreign),
+                [s.next_level_id for s in statuses] + [None] * len(foreign),
+                [s.next_date for s in statuses] + [None] * len(foreign),
+                [s.reason for s in statuses] + ["partner_company"] * len(foreign),
+            )
+        )
+        self.env["account.move"].invalidate_model(
+            ["collection_level_id", "collection_next_level_id", "collection_next_action_date",
+             "collection_status"]
+        )
+
+    # ------------------------------------------------------------------ sending
+
+    @api.model
+    def _collection_commit(self):
+        # Tests run in one transaction; crons commit per batch so a kill loses no sent work.
+        if not getattr(threading.current_thread(), "testing", False):
+            self.env.cr.commit()
+
+    @api.model
+    def _collection_claim(self, group_keys=None, limit=None):
+        """Lock the planned rows of up to ``limit`` groups; other workers skip them."""
+        key_filter = SQL(" AND group_key = ANY(%s)", list(group_keys)) if group_keys else SQL()
+        self.env["collection.dispatch"].flush_model()
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT id, group_key FROM collection_dispatch
+                 WHERE state = 'planned' AND group_key IN (
+                        SELECT group_key FROM collection_dispatch
+                         WHERE state = 'planned' %(keys)s
+                           AND (scheduled_at IS NULL OR scheduled_at <= now() at time zone 'UTC')
+                         GROUP BY group_key ORDER BY group_key LIMIT %(limit)s)
+                 ORDER BY id
+                   FOR UPDATE SKIP LOCKED
+                """,
+                keys=key_filter,
+                limit=limit or self.SEND_BATCH,
+            )
+        )
+        groups = defaultdict(list)
+        for dispatch_id, key in rows:
+            groups[key].append(dispatch_id)
+        return groups
+
+    @api.model
+    def _collection_send_groups(self, group_keys=None, notify=False, max_groups=None):
+        """Send planned groups batch by batch, committing after each batch."""
+        Dispatch = self.env["collection.dispatch"]
+        done = 0
+        while True:
+            limit = self.SEND_BATCH if max_groups is None else min(
+                self.SEND_BATCH, max_groups - done
+            )
+            if limit <= 0:
+                break
+            groups = self._collection_claim(group_keys, limit)
+            if not groups:
+                break
+            for key in sorted(groups):
+                self._collection_send_group(Dispatch.browse(groups[key]))
+            done += len(groups)
+            self._collection_commit()
+            if notify:
+                remaining = self.env.execute_query(SQL(
+                    "SELECT count(DISTINCT group_key) FROM collection_dispatch"
+                    " WHERE state = 'planned'"
+                    " AND (scheduled_at IS NULL OR scheduled_at <= now() at time zone 'UTC')"
+                ))[0][0]
+                self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    @api.model
+    def _collection_send_group(self, dispatches):
+        """Send one customer's message on one channel, listing all its invoices."""
+        live, gone = self._collection_recheck(dispatches)
+        for reason, rows in gone.items():
+            rows.write({"state": "skipped", "reason": reason})
+        if not live:
+            return
+        channel = live[0].channel
+        partner = live[0].partner_id.with_company(live[0].company_id)
+        try:
+            with self.env.cr.savepoint():
+                if live[0].substitute_call:
+                    values = self._collection_send_call(partner, live)
+                else:
+                    values = getattr(self, f"_collection_send_{channel}")(partner, live)
+                live.write({"sent_at": fields.Datetime.now(), "state": "sent", **values})
+        except Exception as exc:  # noqa: BLE001 - one bad customer never stops the run
+            _logger.warning("collection: sending %s to partner %s failed", channel, partner.id,
+                            exc_info=True)
+            live.write({"state": "failed", "reason": "send_failed", "error": str(exc)[:2000]})
+
+    @api.model
+    def _collection_recheck(self, dispatches):
+        """Invoices paid, disputed or put on hold since planning are not chased."""
+        today = fields.Date.context_today(self)
+        gone = defaultdict(lambda: self.env["collection.dispatch"])
+        live = self.env["collection.dispatch"]
+        for dispatch in dispatches:
+            invoice = dispatch.invoice_id
+            partner = dispatch.partner_id.with_company(dispatch.company_id)
+            if invoice.payment_state not in ("not_paid", "partial"):
+                gone["paid"] |= dispatch
+            elif invoice.collection_excluded:
+                gone["excluded"] |= dispatch
+            elif invoice.collection_disputed:
+                gone["disputed"] |= dispatch
+            elif invoice.collection_promise_date and invoice.collection_promise_date >= today:
+                gone["promised"] |= dispatch
+            elif partner.collection_hold_until and partner.collection_hold_until >= today:
+                gone["on_hold"] |= dispatch
+            elif partner.collection_legal and dispatch.channel != "formal_notice":
+                gone["legal"] |= dispatch
+            else:
+                live |= dispatch
+        return live, gone
+
+    # ------------------------------------------------------------------ channels
+
+    def _collection_render_values(self, partner, dispatches):
+        invoices = dispatches.invoice_id.sorted(lambda m: (m.invoice_date_due, m.id))
+        level = max(dispatches.level_id, key=lambda lv: (lv.offset_days, lv.sequence))
+        return invoices, level, {
+            "invoices": invoices,
+            "level": level,
+            "company": dispatches.company_id[:1],
+            "today": fields.Date.context_today(self),
+        }
+
+    def _collection_send_email(self, partner, dispatches):
+        invoices, level, values = self._collection_render_values(partner, dispatches)
+        template = level.mail_template_id
+        recipient = self.env["res.partner"].browse(partner.address_get(["invoice"])["invoice"])
+        if not recipient.email:
+            recipient = partner
+        ctx_template = template.with_context(lang=recipient.lang or partner.lang)
+        subject = ctx_template._render_field(
+            "subject", partner.ids, compute_lang=True, add_context=values
+        )[partner.id]
+        body = ctx_template._render_field(
+            "body_html", partner.ids, compute_lang=True, add_context=values
+        )[partner.id]
+        message = partner.with_context(mail_notify_force_send=False).message_post(
+            body=body,
+            subject=subject,
+            partner_ids=recipient.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            email_layout_xmlid="mail.mail_notification_light",
+        )
+        return {"mail_message_id": message.id}
+
+    def _collection_send_sms(self, partner, dispatches):
+        invoices, level, values = self._collection_render_values(partner, dispatches)
+        number = None
+        for candidate in (partner.mobile, partner.phone):
+            try:
+                number = phones.normalize_mobile(
+                    candidate, partner.country_id.code or self.env.company.country_id.code
+                )
+                break
+            except phones.InvalidPhone:
+                continue
+        if not number:
+            raise ValueError(self.env._("No valid mobile number for %s.", partner.display_name))
+        values["links"] = " ".join(
+            inv.collection_pay_url for inv in invoices[:3] if inv.collection_pay_url
+        )
+        body = level.sms_template_id._render_field(
+            "body", partner.ids, compute_lang=True, add_context=values
+        )[partner.id]
+        message = partner._message_sms(
+            body,
+            partner_ids=partner.ids,
+            sms_pid_to_number={partner.id: number},
+            put_in_queue=True,
+        )
+        sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)], limit=1)
+        return {"mail_message_id": message.id, "sms_id": sms.id}
+
+    def _collection_collector(self, partner):
+        return (
+            partner.collection_collector_id
+            or partner.user_id
+            or self.env.company.collection_collector_id
+            or self.env.ref("base.user_admin", raise_if_not_found=False)
+            or self.env.user
+        )
+
+    def _collection_send_call(self, partner, dispatches):
+        invoices, level, values = self._collection_render_values(partner, dispatches)
+        reasons = {
+            d.reason_text for d in dispatches if d.substitute_call and d.reason_text
+        }
+        lines = Markup("").join(
+            Markup("<li>%s — %s %s</li>")
+            % (inv.name, inv.currency_id.format(inv.amount_residual),
+               self.env._("due %s", fields.Date.to_string(inv.invoice_date_due)))
+            for inv in invoices
+        )
+        note = (level.call_note or Markup("")) + Markup("<ul>%s</ul>") % lines
+        if reasons:
+            note += Markup("<p>%s</p>") % "; ".join(sorted(reasons))
+        activity = partner.activity_schedule(
+            "mail.mail_activity_data_call",
+            date_deadline=fields.Date.context_today(self),
+            summary=self.env._("Collection call: %s", level.name),
+            note=note,
+            user_id=self._collection_collector(partner).id,
+        )
+        return {"activity_id": activity.id}
+
+    def _collection_send_letter(self, partner, dispatches):
+        report = self.env.ref("smart_collection.action_report_collection_letter")
+        return self._collection_print(partner, dispatches, report)
+
+    def _collection_send_formal_notice(self, partner, dispatches):
+        report = self.env.ref("smart_collection.action_report_collection_formal_notice")
+        values = self._collection_print(partner, dispatches, report)
+        partner.commercial_partner_id.write(
+            {
+                "collection_legal": True,
+                "collection_legal_date": fields.Date.context_today(self),
+            }
+        )
+        return values
+
+    def _collection_print(self, partner, dispatches, report):
+        """Render the letter; post it with snailmail when installed, else queue for print."""
+        pdf, _type = self.env["ir.actions.report"]._render_qweb_pdf(report, dispatches.ids)
+        level = dispatches.level_id[:1]
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": f"{level.name} - {partner.name}.pdf",
+                "raw": pdf,
+                "res_model": "res.partner",
+                "res_id": partner.id,
+                "mimetype": "application/pdf",
+            }
+        )
+        values = {"attachment_id": attachment.id, "state": "to_print"}
+        if "snailmail.letter" in self.env:
+            letter = self.env["snailmail.letter"].create(
+                {
+                    "partner_id": partner.id,
+                    "model": "res.partner",
+                    "res_id": partner.id,
+                    "user_id": self.env.user.id,
+                    "company_id": dispatches.company_id[:1].id,
+                    "report_template": report.id,
+                    "attachment_id": attachment.id,
+                }
+            )
+            letter._snailmail_print(immediate=False)
+            values["state"] = "sent"
+        return values
+
+    # ------------------------------------------------------------------ collector actions
+
+    @api.model
+    def _collection_skip_next_level(self, partner_ids):
+        """Mark the next level of the customers' open invoices as skipped by hand."""
+        invoices = self.env["account.move"].search(
+            [
+                ("commercial_partner_id", "in", partner_ids),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+                ("collection_next_level_id", "!=", False),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        today = fields.Date.context_today(self)
+        rows = [
+            (inv.id, inv.commercial_partner_id.id, inv.collection_next_level_id.id, channel,
+             "skipped", "manual_skip", False, None, None, inv.amount_residual_signed)
+            for inv in invoices
+            for channel in inv.collection_next_level_id._collection_channels()
+        ]
+        self._collection_insert_dispatches(self.env.company, today, rows)
+        invoices.write({"collection_next_level_id": False, "collection_next_action_date": False})
+        return len(invoices)
+
