@@ -186,7 +186,7 @@ def test_german_camt053_v08_batch_reversal_and_return():
         # one Ntry of 1500.00 with three TxDtls: three lines
         Line(
             amount=D("700.00"),
-            counterparty_name="Bäckerei Schmidt KG",  # Dbtr/Pty/Nm from version 07
+            counterparty_name="Bäckerei Schmidt KG",  # Dbtr/Pty/Nm in newer versions
             counterparty_iban="DE44500105175407324931",
             structured_reference="RF50INV2024117",
             remittance_text="RE 2024-117 KD 10023",
@@ -491,6 +491,38 @@ def test_empty_statement_is_kept():
     (stmt,) = parse(doc(entries=""))
     assert stmt.lines == ()
     assert stmt.currency == ""
+
+
+def _parties(dbtr="", dbtr_iban="", cdtr="", cdtr_iban="", extra=""):
+    parts = [f"<Dbtr><Nm>{dbtr}</Nm></Dbtr>" if dbtr else "",
+             f"<DbtrAcct><Id><IBAN>{dbtr_iban}</IBAN></Id></DbtrAcct>" if dbtr_iban else "",
+             f"<Cdtr><Nm>{cdtr}</Nm></Cdtr>" if cdtr else "",
+             f"<CdtrAcct><Id><IBAN>{cdtr_iban}</IBAN></Id></CdtrAcct>" if cdtr_iban else ""]
+    return f"<TxDtls><RltdPties>{''.join(parts)}</RltdPties>{extra}</TxDtls>"
+
+
+def test_return_with_swapped_parties_still_names_the_other_side():
+    # a bank that books the return as a new payment from the beneficiary back to us
+    details = _parties("Lieferant", "DE02600501017495530102", "Us", ACCOUNT,
+                       "<RtrInf><Rsn><Prtry>RETOURE</Prtry></Rsn></RtrInf>")
+    (stmt,) = parse(doc(entry(txs=[details])))
+    line = stmt.lines[0]
+    assert (line.returned, line.return_reason) == (True, "RETOURE")
+    assert (line.counterparty_name, line.counterparty_iban) == (
+        "Lieferant", "DE02600501017495530102"
+    )
+
+
+def test_credit_without_debtor_has_no_counterparty():
+    (stmt,) = parse(doc(entry(txs=[_parties(cdtr="Us", cdtr_iban="NL32ABNA0502233101")])))
+    line = stmt.lines[0]
+    assert (line.counterparty_name, line.counterparty_iban) == ("", "")
+    assert line.credited_iban == "NL32ABNA0502233101"
+
+
+def test_only_our_own_account_is_no_counterparty():
+    (stmt,) = parse(doc(entry(ind="DBIT", txs=[_parties("Us", ACCOUNT, "Us", ACCOUNT)])))
+    assert (stmt.lines[0].counterparty_name, stmt.lines[0].counterparty_iban) == ("", "")
 
 
 def test_invalid_counterparty_iban_is_kept_with_a_warning():

@@ -32,16 +32,17 @@ class CollectionEngine(models.AbstractModel):
     @api.model
     def _cron_run_scenarios(self):
         """Daily: plan every company's open invoices, then send what is due."""
-        companies = self.env["res.company"].search([])
-        for company in companies:
-            self.with_company(company)._collection_plan_and_write()
+        # Scheduled actions run for every company, as the system (like any Odoo cron).
+        engine = self.sudo()
+        for company in engine.env["res.company"].search([]):
+            engine.with_company(company)._collection_plan_and_write()
             self._collection_commit()
         self._cron_send_dispatches()
 
     @api.model
     def _cron_send_dispatches(self):
         """Hourly: send planned groups (resumes a killed run, SMS reach their hours)."""
-        done = self._collection_send_groups(notify=True)
+        done = self.sudo()._collection_send_groups(notify=True)
         _logger.info("collection: %s group(s) sent", done)
 
     # ------------------------------------------------------------------ orchestration
@@ -97,6 +98,7 @@ class CollectionEngine(models.AbstractModel):
     def _collection_gather_invoices(self, company, partner_ids=None):
         Move = self.env["account.move"]
         Move.flush_model()
+        self.env["payment.transaction"].flush_model()
         partner_filter = (
             SQL(" AND m.commercial_partner_id = ANY(%s)", list(partner_ids))
             if partner_ids
@@ -173,14 +175,16 @@ class CollectionEngine(models.AbstractModel):
                 ids=ids,
             )
         )
+        self.env["account.move.line"].flush_model()
         credits = dict(
             self.env.execute_query(
                 SQL(
                     """
                     SELECT l.partner_id, -SUM(l.amount_residual)
                       FROM account_move_line l
+                      JOIN account_account a ON a.id = l.account_id
                      WHERE l.partner_id = ANY(%s) AND l.company_id = %s
-                       AND l.account_type = 'asset_receivable' AND l.parent_state = 'posted'
+                       AND a.account_type = 'asset_receivable' AND l.parent_state = 'posted'
                        AND NOT l.reconciled AND l.amount_residual < 0
                      GROUP BY l.partner_id
                     """,
@@ -462,7 +466,10 @@ class CollectionEngine(models.AbstractModel):
             if not groups:
                 break
             for key in sorted(groups):
-                self._collection_send_group(Dispatch.browse(groups[key]))
+                rows = Dispatch.browse(groups[key])
+                # Each group is sent in its own company (templates, collector, dates).
+                engine = self.with_company(rows.company_id[:1])
+                engine._collection_send_group(rows.with_env(engine.env))
             done += len(groups)
             self._collection_commit()
             if notify:
@@ -645,7 +652,7 @@ class CollectionEngine(models.AbstractModel):
             }
         )
         values = {"attachment_id": attachment.id, "state": "to_print"}
-        if "snailmail.letter" in self.env:
+        if self.env.company.collection_letter_snailmail and "snailmail.letter" in self.env:
             letter = self.env["snailmail.letter"].create(
                 {
                     "partner_id": partner.id,

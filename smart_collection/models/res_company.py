@@ -32,6 +32,9 @@ class ResCompany(models.Model):
     collection_scenario_id = fields.Many2one(
         "collection.scenario",
         string="Default Collection Scenario",
+        default=lambda self: self.env.ref(
+            "smart_collection.collection_scenario_standard", raise_if_not_found=False
+        ),
         help="Followed by customers with no scenario of their own and no matching tag rule.",
     )
     collection_collector_id = fields.Many2one(
@@ -45,6 +48,11 @@ class ResCompany(models.Model):
         required=True,
         help="When reminder SMS may reach customers, in their own time zone. Public holidays "
         "of the company's working calendar are excluded.",
+    )
+    collection_letter_snailmail = fields.Boolean(
+        string="Post Letters with Snailmail",
+        help="Send reminder letters and formal notices through Odoo's paid postal service "
+        "(IAP credits). Otherwise they wait in the print queue for the collector.",
     )
     collection_notice_days = fields.Integer(
         string="Formal Notice Deadline (days)",

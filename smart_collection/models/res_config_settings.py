@@ -11,3 +11,19 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.collection_link_validity_days", readonly=False
     )
     collection_thank_you = fields.Boolean(related="company_id.collection_thank_you", readonly=False)
+    collection_scenario_id = fields.Many2one(
+        related="company_id.collection_scenario_id", readonly=False
+    )
+    collection_collector_id = fields.Many2one(
+        related="company_id.collection_collector_id", readonly=False
+    )
+    collection_sms_hours = fields.Char(related="company_id.collection_sms_hours", readonly=False)
+    collection_letter_snailmail = fields.Boolean(
+        related="company_id.collection_letter_snailmail", readonly=False
+    )
+    collection_notice_days = fields.Integer(
+        related="company_id.collection_notice_days", readonly=False
+    )
+    collection_fee_product_id = fields.Many2one(
+        related="company_id.collection_fee_product_id", readonly=False
+    )

@@ -74,8 +74,12 @@ class StatementError(ValueError):
 class Line:
     """One booked movement; ``amount`` is positive for money received, negative for money sent.
 
-    ``credited_iban`` is the account that received a credit: the creditor account of the
-    transaction when the bank gives it (a virtual IBAN per customer), else the statement account.
+    ``credited_iban`` is the creditor account of the transaction when the bank gives it (for
+    money received, the virtual IBAN a customer paid to), else the statement account for credits.
+    ``status`` is the entry status (BOOK, or PDNG / INFO for movements not final yet).
+    ``returned`` marks a payment sent back (``RtrInf`` or a return transaction code), with the
+    ISO reason code in ``return_reason``; ``additional_info`` is the bank's own wording
+    (``AddtlTxInf``, else ``AddtlNtryInf``).
     ``unique_id`` stays the same when the same movement is imported again, also from a camt.054
     notification and then the camt.053 statement when the bank keeps its ``AcctSvcrRef``.
     ``warnings`` list what was kept although doubtful (an invalid counterparty IBAN).
@@ -133,7 +137,7 @@ class CsvMapping:
     decimal: str = ","
     date_format: str = "%d/%m/%Y"
     skip_rows: int = 0
-    columns: dict = field(default_factory=dict)
+    columns: dict = field(default_factory=dict, hash=False)
     default_currency: str = "EUR"
     account_iban: str = ""
 
@@ -439,7 +443,6 @@ def _entry(x, ntry, where, position, ctx):
     amount, ccy = _amount(x, ntry, "Amt", where, required=True)
     sign = _sign(x, ntry, where, required=True)
     entry = {
-        "where": where,
         "position": position,
         "currency": ccy,
         "reversal": _bool(x, ntry, "RvslInd", where),
@@ -465,7 +468,8 @@ def _entry(x, ntry, where, position, ctx):
 
 
 def _status(x, sts):
-    """BOOK, PDNG, INFO...: a code up to version 07, ``Sts/Cd`` or ``Sts/Prtry`` from 08."""
+    """BOOK, PDNG, INFO...: a plain code in older versions, ``Sts/Cd`` or ``Sts/Prtry`` in newer
+    ones."""
     if sts is None:
         return ""
     return x.text(sts, "Cd") or x.text(sts, "Prtry") or _clean(sts.text)
@@ -508,7 +512,8 @@ def _split_amounts(x, txs, sign, amount, ccy, where):
 
 
 def _party_name(x, party):
-    """``Nm`` directly (up to version 06) or under ``Pty`` (Party choice from version 07)."""
+    """``Nm`` directly in older versions, under ``Pty`` once the party became a party-or-agent
+    choice in newer ones."""
     return x.text(party, "Nm") or x.text(party, "Pty/Nm")
 
 
@@ -557,6 +562,7 @@ def _line(x, tx, where, index, signed, entry, ctx):
     line = Line(
         amount=amount,
         currency=entry["currency"],
+        # BookgDt is optional in the schema: the value date, else the statement date, stands in
         booking_date=entry["booking_date"] or entry["value_date"] or ctx["date"],
         value_date=entry["value_date"],
         counterparty_name=name,
@@ -653,7 +659,9 @@ def _check_mapping(mapping):
     if not isinstance(mapping.delimiter, str) or len(mapping.delimiter) != 1:
         raise StatementError("mapping", f"delimiter must be one character: {mapping.delimiter!r}")
     if mapping.decimal not in (",", "."):
-        raise StatementError("mapping", f"decimal separator must be , or .: {mapping.decimal!r}")
+        raise StatementError(
+            "mapping", f"decimal separator must be ',' or '.', got {mapping.decimal!r}"
+        )
     if not isinstance(mapping.skip_rows, int) or mapping.skip_rows < 0:
         raise StatementError("mapping", f"skip_rows must be 0 or more: {mapping.skip_rows!r}")
     if not _CCY_RE.fullmatch(mapping.default_currency or ""):

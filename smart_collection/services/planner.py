@@ -10,6 +10,7 @@ Channels: ``email``, ``sms``, ``letter``, ``call`` (a phone-call task for the co
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -246,16 +247,16 @@ def _wall_clock_reached(day: date, start: time, zone) -> list[datetime]:
             found.append(utc)
     if found:
         return sorted(found)
-    # ``start`` is skipped: find the jump between the two readings of the missing wall time.
-    lo, hi = sorted(naive.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1))
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + (hi - lo) / 2
-        mid = mid.replace(microsecond=0)
-        if mid.astimezone(zone).replace(tzinfo=None) >= naive:
+    # ``start`` is skipped: find the jump (whole seconds) between the two readings of it.
+    lo, hi = sorted(naive.replace(tzinfo=zone, fold=f).timestamp() for f in (0, 1))
+    lo, hi = math.floor(lo), math.ceil(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, zone).replace(tzinfo=None) >= naive:
             hi = mid
         else:
             lo = mid
-    return [hi]
+    return [datetime.fromtimestamp(hi, UTC)]
 
 
 def next_sms_slot(
@@ -321,22 +322,12 @@ class _Ladder:
         self.rank = {level.id: rank for rank, level in enumerate(levels)}
 
 
-def _blocked(invoice: Invoice, partner: Partner, today: date, net: Decimal) -> str | None:
-    """Why an open invoice is left alone today, by precedence; None when it may be chased."""
-    if invoice.excluded:
-        return "excluded"
+def _customer_block(partner: Partner, today: date) -> str | None:
+    """Why none of the customer's invoices is chased today, whatever the invoice."""
     if partner.legal:
         return "legal"
     if partner.hold_until is not None and partner.hold_until >= today:
         return "on_hold"
-    if invoice.disputed:
-        return "disputed"
-    if invoice.payment_pending:
-        return "payment_pending"
-    if invoice.promise_date is not None and invoice.promise_date >= today:
-        return "promised"
-    if net <= 0:
-        return "net_balance"
     return None
 
 
@@ -399,12 +390,18 @@ def plan(
     fails its conditions), ``gap`` (too soon after the previous reminder), else ``due`` or
     ``promise_broken`` with an action. ``level_id`` is the level reached (the one chosen
     today when there is an action); ``next_level_id``/``next_date`` the one that follows, its
-    date pushed past a hold or a promise.
+    date pushed past a hold or a promise; for ``condition`` the first level not due yet, for
+    ``gap`` the level held back and the day its gap ends. ``skipped_level_ids`` lists the due
+    levels passed over (``skipped_reasons`` says why); while a gap holds a level back only
+    the failed conditions are listed, nothing is superseded yet.
 
     Actions: one per customer and channel, covering all that customer's invoices reaching a
     level with the channel, sorted by customer then channel (in CHANNELS order). Totals
     (net balance, overdue total) are over the invoices given: call once per company when
     companies must be chased separately.
+
+    Raises ValueError for a level with an unknown channel, or when an SMS is due and the
+    policy has no SMS window.
     """
     invoices = list(invoices)
     if now.tzinfo is None:
@@ -424,8 +421,10 @@ def plan(
     ledger_rows = _index_ledger(ledger)
     rules = _sorted_rules(policy.rules)
     ladders: dict[int, _Ladder] = {}
-    customers: dict[int, tuple] = {}  # partner id -> (partner, scenario id, ladder, net, overdue)
-    groups: dict[tuple[int, str], list[tuple[int, int, bool]]] = {}
+    # partner id -> (partner, scenario id, ladder, customer block, net balance, overdue total)
+    customers: dict[int, tuple] = {}
+    # (partner id, channel) -> [[(invoice id, level id)], highest rank, any broken promise]
+    groups: dict[tuple[int, str], list] = {}
     statuses: list[InvoiceStatus] = []
     append = statuses.append
 
@@ -442,10 +441,11 @@ def plan(
                 partner,
                 scenario_id if ladder is not None else None,
                 ladder,
+                _customer_block(partner, today),
                 balance[pid] - partner.credit,
                 overdue.get(pid, ZERO),
             )
-        partner, scenario_id, ladder, net, overdue_total = customer
+        partner, scenario_id, ladder, customer_block, net, overdue_total = customer
         iid = invoice.id
         due_ord = invoice.due_date.toordinal()
 
@@ -462,17 +462,32 @@ def plan(
                         last = r
         last_id = levels[last].id if last >= 0 else None
 
-        if invoice.residual <= 0:
+        if invoice.residual <= ZERO:
             append(InvoiceStatus(iid, scenario_id, last_id, None, None, "paid"))
             continue
 
-        reason = _blocked(invoice, partner, today, net)
-        if reason is None and ladder is None:
+        # Why an open invoice is left alone, by precedence.
+        promise = invoice.promise_date
+        if invoice.excluded:
+            reason = "excluded"
+        elif customer_block is not None:
+            reason = customer_block
+        elif invoice.disputed:
+            reason = "disputed"
+        elif invoice.payment_pending:
+            reason = "payment_pending"
+        elif promise is not None and promise >= today:
+            reason = "promised"
+        elif net <= ZERO:  # credit notes and payments on account cover what is owed
+            reason = "net_balance"
+        elif ladder is None:
             reason = "no_scenario"
+        else:
+            reason = None
         if reason is not None:
             next_id, next_date = _following(levels, last, due_ord)
             if next_date is not None and reason in _BLOCKS_WITH_DATE:
-                until = partner.hold_until if reason == "on_hold" else invoice.promise_date
+                until = partner.hold_until if reason == "on_hold" else promise
                 next_date = max(next_date, until + timedelta(days=1))
             append(InvoiceStatus(iid, scenario_id, last_id, next_id, next_date, reason))
             continue
@@ -495,14 +510,19 @@ def plan(
                 chosen = r
             else:  # one reminder at a time: the latest due level speaks for the earlier ones
                 skipped.append((level.id, "superseded"))
-        skipped.reverse()
+        if skipped:
+            skipped.reverse()
+            skipped_reasons = tuple(skipped)
+            skipped_ids = tuple([level_id for level_id, _ in skipped])
+        else:
+            skipped_reasons = skipped_ids = ()
 
         if chosen < 0:
             next_id, next_date = _following(levels, due_until - 1, due_ord)
             append(
                 InvoiceStatus(
                     iid, scenario_id, last_id, next_id, next_date, "condition",
-                    tuple(level_id for level_id, _ in skipped), tuple(skipped),
+                    skipped_ids, skipped_reasons,
                 )
             )  # fmt: skip
             continue
@@ -512,7 +532,7 @@ def plan(
         if gap > 0:
             previous = max(row.on for row in rows) if rows else None
             if previous is not None and today_ord - previous.toordinal() < gap:
-                failed = tuple(s for s in skipped if s[1] == "condition")
+                failed = tuple([s for s in skipped if s[1] == "condition"])
                 append(
                     InvoiceStatus(
                         iid, scenario_id, last_id, level.id, previous + timedelta(days=gap),
@@ -521,29 +541,33 @@ def plan(
                 )  # fmt: skip
                 continue
 
-        broken = invoice.promise_date is not None  # a kept promise was filtered out above
+        broken = promise is not None  # a kept promise was filtered out above
         for channel in level.channels:
-            groups.setdefault((pid, channel), []).append((iid, chosen, broken))
+            group = groups.get((pid, channel))
+            if group is None:
+                groups[(pid, channel)] = [[(iid, level.id)], chosen, broken]
+            else:
+                group[0].append((iid, level.id))
+                if chosen > group[1]:
+                    group[1] = chosen
+                group[2] = group[2] or broken
         next_id, next_date = _following(levels, chosen, due_ord)
         append(
             InvoiceStatus(
                 iid, scenario_id, level.id, next_id, next_date,
-                "promise_broken" if broken else "due",
-                tuple(level_id for level_id, _ in skipped), tuple(skipped),
+                "promise_broken" if broken else "due", skipped_ids, skipped_reasons,
             )
         )  # fmt: skip
 
     slots: dict[str, datetime] = {}
     actions: list[Action] = []
-    for (pid, channel), items in sorted(
+    for (pid, channel), (invoice_levels, top, broken) in sorted(
         groups.items(), key=lambda item: (item[0][0], _CHANNEL_RANK[item[0][1]])
     ):
-        partner, _scenario_id, ladder, _net, _overdue = customers[pid]
-        items.sort()
-        top = max(rank for _iid, rank, _broken in items)
-        invoice_levels = tuple((iid, ladder.levels[rank].id) for iid, rank, _broken in items)
+        partner, _scenario_id, ladder, *_totals = customers[pid]
+        invoice_levels.sort()
         kind, not_before = "send", None
-        reason = "promise_broken" if any(broken for *_, broken in items) else "due"
+        reason = "promise_broken" if broken else "due"
         missing = _missing_contact(channel, partner)
         if channel in partner.opt_out and channel not in _NO_OPT_OUT:
             kind, reason = "skip", "opted_out"
@@ -558,8 +582,11 @@ def plan(
             if slot > now:
                 kind, reason, not_before = "defer", "quiet_hours", slot
         actions.append(
-            Action(pid, channel, kind, ladder.levels[top].id, invoice_levels, reason, not_before)
-        )
+            Action(
+                pid, channel, kind, ladder.levels[top].id, tuple(invoice_levels), reason,
+                not_before,
+            )
+        )  # fmt: skip
 
     statuses.sort(key=lambda status: status.invoice_id)
     return Plan(tuple(actions), tuple(statuses))

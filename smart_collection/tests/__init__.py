@@ -1,1 +1,8 @@
-from . import test_pay_link, test_pay_page, test_payment_request, test_stripe_webhook
+from . import (
+    test_fees,
+    test_pay_link,
+    test_pay_page,
+    test_payment_request,
+    test_scenarios,
+    test_stripe_webhook,
+)
