@@ -1,9 +1,10 @@
 {
     "name": "Smart Collection",
     "version": "18.0.1.0.0",
-    "summary": "Get customer invoices paid: secure pay links, payment requests, EPC QR, "
-    "strict Stripe webhooks",
-    "description": "Pay links, payment references and payment requests for customer invoices.",
+    "summary": "Get customer invoices paid: secure pay links, reminder scenarios over e-mail, "
+    "SMS, calls and letters, legal fees, strict Stripe webhooks",
+    "description": "Pay links, payment references, payment requests and automatic reminder "
+    "scenarios for customer invoices.",
     "category": "Accounting/Accounting",
     "author": "Smart Collection",
     "license": "LGPL-3",

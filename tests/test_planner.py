@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smart_collection.services import planner
 from smart_collection.services.planner import (
     CHANNELS,
     DEFAULT_SMS_WINDOWS,
@@ -388,6 +387,33 @@ def test_gap_counts_any_dispatch_of_the_invoice():
     result = run([invoice(1, 50)], ledger=ledger)
     assert status_of(result, 1).reason == "gap"
     assert status_of(result, 1).next_date == TODAY + timedelta(days=6)
+
+
+def test_gap_ignores_levels_passed_over():
+    # yesterday's run passed over level 5 (skipped row): nothing reached the customer
+    ledger = [sent(1, 4, days_ago=30), sent(1, 5, days_ago=1, state="skipped")]
+    result = run([invoice(1, 50)], ledger=ledger)
+    assert [(a.channel, a.level_id) for a in result.actions] == [("formal_notice", 6)]
+
+
+def test_gap_lists_only_failed_levels_below_the_held_one():
+    scenario = Scenario(
+        1,
+        (
+            Level(1, 1, 0, frozenset({"letter"}), customer_type="company"),
+            Level(2, 2, 3, frozenset({"email"}), min_gap_days=10),
+            Level(3, 3, 5, frozenset({"letter"}), customer_type="company"),
+        ),
+    )
+    result = run(
+        [invoice(1, 6)],
+        partners=[customer(is_company=False)],
+        ledger=[sent(1, 999, days_ago=2)],
+        scenarios={1: scenario},
+    )
+    status = status_of(result, 1)
+    assert (status.reason, status.next_level_id) == ("gap", 2)
+    assert status.skipped_reasons == ((1, "condition"),)  # level 3 stays open
 
 
 def test_gap_elapsed_exactly_lets_the_level_go():

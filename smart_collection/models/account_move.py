@@ -56,15 +56,17 @@ class AccountMove(models.Model):
         help="Reminders pause until the day after this date.",
     )
     collection_level_id = fields.Many2one(
-        "collection.scenario.level", string="Collection Level", copy=False, readonly=True
+        "collection.scenario.level", string="Collection Level", compute="_compute_collection_status"
     )
     collection_next_level_id = fields.Many2one(
-        "collection.scenario.level", string="Next Level", copy=False, readonly=True
+        "collection.scenario.level", string="Next Level", compute="_compute_collection_status"
     )
     collection_next_action_date = fields.Date(
-        string="Next Reminder", copy=False, readonly=True
+        string="Next Reminder", compute="_compute_collection_status"
     )
-    collection_status = fields.Char(string="Collection Status Code", copy=False, readonly=True)
+    collection_status = fields.Char(
+        string="Collection Status Code", compute="_compute_collection_status"
+    )
     collection_status_text = fields.Char(
         string="Collection Status", compute="_compute_collection_status_text"
     )
@@ -97,6 +99,20 @@ class AccountMove(models.Model):
                 " AND payment_state IN ('not_paid', 'partial')"
             )
         )
+
+    def _compute_collection_status(self):
+        statuses = {
+            st.invoice_id.id: st
+            for st in self.env["collection.invoice.status"].sudo().search(
+                [("invoice_id", "in", self.ids)]
+            )
+        }
+        for move in self:
+            status = statuses.get(move.id)
+            move.collection_level_id = status.level_id if status else False
+            move.collection_next_level_id = status.next_level_id if status else False
+            move.collection_next_action_date = status.next_date if status else False
+            move.collection_status = status.status if status else False
 
     @api.depends("collection_status")
     def _compute_collection_status_text(self):
@@ -364,6 +380,7 @@ class AccountMove(models.Model):
                     invoice.invoice_date_due,
                     until,
                     rates,
+                    contract_rate=customer.with_company(company).collection_contract_rate or None,
                 )
             except legal.MissingRate as exc:
                 raise UserError(

@@ -47,13 +47,11 @@ class CollectionCustomer(models.Model):
                        MIN(m.invoice_date_due)
                            FILTER (WHERE m.invoice_date_due < CURRENT_DATE) AS oldest_due_date,
                        GREATEST(CURRENT_DATE - MIN(m.invoice_date_due), 0) AS days_late,
-                       (ARRAY_AGG(m.collection_level_id ORDER BY lv.offset_days DESC NULLS LAST)
-                           FILTER (WHERE m.collection_level_id IS NOT NULL))[1] AS level_id,
-                       (ARRAY_AGG(m.collection_next_level_id
-                                  ORDER BY m.collection_next_action_date)
-                           FILTER (WHERE m.collection_next_level_id IS NOT NULL))[1]
-                           AS next_level_id,
-                       MIN(m.collection_next_action_date) AS next_action_date,
+                       (ARRAY_AGG(st.level_id ORDER BY lv.offset_days DESC NULLS LAST)
+                           FILTER (WHERE st.level_id IS NOT NULL))[1] AS level_id,
+                       (ARRAY_AGG(st.next_level_id ORDER BY st.next_date)
+                           FILTER (WHERE st.next_level_id IS NOT NULL))[1] AS next_level_id,
+                       MIN(st.next_date) AS next_action_date,
                        (SELECT MAX(d.sent_at) FROM collection_dispatch d
                          WHERE d.partner_id = m.commercial_partner_id
                            AND d.company_id = m.company_id
@@ -66,7 +64,8 @@ class CollectionCustomer(models.Model):
                   FROM account_move m
                   JOIN res_partner p ON p.id = m.commercial_partner_id
                   JOIN res_company c ON c.id = m.company_id
-             LEFT JOIN collection_scenario_level lv ON lv.id = m.collection_level_id
+             LEFT JOIN collection_invoice_status st ON st.invoice_id = m.id
+             LEFT JOIN collection_scenario_level lv ON lv.id = st.level_id
                  WHERE m.move_type = 'out_invoice' AND m.state = 'posted'
                    AND m.payment_state IN ('not_paid', 'partial')
                  GROUP BY m.commercial_partner_id, m.company_id, c.currency_id,

@@ -25,12 +25,12 @@ class CollectionDispatch(models.Model):
     _rec_name = "invoice_id"
 
     invoice_id = fields.Many2one(
-        "account.move", required=True, ondelete="cascade", index=True, readonly=True
+        "account.move", required=True, ondelete="cascade", readonly=True
     )
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, readonly=True
     )
-    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True)
     level_id = fields.Many2one(
         "collection.scenario.level", required=True, ondelete="restrict", readonly=True
     )
@@ -46,7 +46,6 @@ class CollectionDispatch(models.Model):
         ],
         default="planned",
         required=True,
-        index=True,
         readonly=True,
     )
     reason = fields.Char(
@@ -56,11 +55,11 @@ class CollectionDispatch(models.Model):
     substitute_call = fields.Boolean(
         readonly=True, help="Contact data was missing: a call task replaces this message."
     )
-    planned_date = fields.Date(required=True, readonly=True, index=True)
+    planned_date = fields.Date(required=True, readonly=True)
     scheduled_at = fields.Datetime(
         string="Not Before", readonly=True, help="SMS wait for the customer's daytime hours."
     )
-    group_key = fields.Char(readonly=True, index=True)
+    group_key = fields.Char(readonly=True, index="btree_not_null")
     sent_at = fields.Datetime(readonly=True)
     error = fields.Text(readonly=True)
     amount_residual = fields.Monetary(

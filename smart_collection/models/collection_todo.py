@@ -54,6 +54,15 @@ class CollectionTodo(models.Model):
                  WHERE d.state = 'failed'
                  GROUP BY d.group_key, d.partner_id, d.company_id, p.collection_collector_id
                 UNION ALL
+                SELECT MIN(d.id) * 8 + 6, 'failed', MIN(mm.failure_reason), d.partner_id,
+                       d.company_id, (p.collection_collector_id ->> d.company_id::text)::int,
+                       MIN(d.planned_date), 'collection.dispatch', MIN(d.id)
+                  FROM collection_dispatch d
+                  JOIN mail_mail mm ON mm.mail_message_id = d.mail_message_id
+                  JOIN res_partner p ON p.id = d.partner_id
+                 WHERE d.state = 'sent' AND mm.state = 'exception'
+                 GROUP BY d.group_key, d.partner_id, d.company_id, p.collection_collector_id
+                UNION ALL
                 SELECT m.id * 8 + 4, 'dispute', COALESCE(m.collection_dispute_note, m.name),
                        m.commercial_partner_id, m.company_id,
                        (p.collection_collector_id ->> m.company_id::text)::int,

@@ -43,6 +43,13 @@ class ResPartner(models.Model):
         help="Set when the formal notice is sent: the scenarios stop for this customer.",
     )
     collection_legal_date = fields.Date(string="Formal Notice Date", company_dependent=True)
+    collection_contract_rate = fields.Float(
+        string="Contractual Late Interest (%)",
+        company_dependent=True,
+        digits=(5, 3),
+        help="Annual late-payment rate agreed with this customer. Leave at 0 for the statutory "
+        "rate (ECB rate + 10 points in France, + 8 points in Spain).",
+    )
     collection_dispatch_ids = fields.One2many(
         "collection.dispatch", "partner_id", string="Collection Dispatches"
     )

@@ -16,6 +16,7 @@ camt layout (053 shown, 054 uses ``BkToCstmrDbtCdtNtfctn/Ntfctn`` and has no bal
 
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -50,7 +51,7 @@ _DATETIME_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?",
     re.ASCII,
 )
-NEWLINE = b"\n"
+_NEWLINE = b"\n"
 _LOOKS_LIKE_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{1,30}", re.ASCII)
 
 # Placeholders the EPC and ISO guidelines use when a reference does not exist.
@@ -181,7 +182,11 @@ def _check_size(data, where):
 
 def _iban_or_raw(raw):
     """(normalised value, problem or "") for an account number that may be an IBAN."""
-    value = "".join((raw or "").split()).upper()
+    return _check_iban("".join((raw or "").split()).upper())
+
+
+@functools.lru_cache(maxsize=4096)  # the same payers come back line after line
+def _check_iban(value):
     try:
         return IBAN(value).compact, ""
     except (SchwiftyException, ValueError) as exc:
@@ -189,6 +194,7 @@ def _iban_or_raw(raw):
 
 
 def _digest(*parts):
+    """Stable short hash; it ends up in stored line ids, so its inputs must never change."""
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
 
 
@@ -252,7 +258,7 @@ def _load_xml(data):
 def _line_of(data, needles):
     """Line of the first of ``needles`` in ``data`` (where a refused declaration starts)."""
     found = [pos for pos in (data.find(n) for n in needles) if pos >= 0]
-    return f"line {data.count(NEWLINE, 0, min(found)) + 1}" if found else "line 1"
+    return f"line {data.count(_NEWLINE, 0, min(found)) + 1}" if found else "line 1"
 
 
 def _detect(root):
@@ -559,20 +565,31 @@ def _line(x, tx, where, index, signed, entry, ctx):
         (r for r in (x.text(s, "CdtrRefInf/Ref") for s in x.findall(remittance, "Strd")) if r), ""
     )
     bank_reference = _reference(x.text(refs, "AcctSvcrRef")) or entry["acct_ref"]
+    booking_date = entry["booking_date"] or entry["value_date"] or ctx["date"]
+    end_to_end_id = _reference(x.text(refs, "EndToEndId"))
+    structured = _structured(structured)
+    fallback = f"{ctx['account']}:" + _digest(
+        ctx["sid"], entry["position"], index, amount, booking_date,
+        end_to_end_id, bank_reference, structured,
+    )
+    if entry["acct_ref"]:
+        unique_id = f"{ctx['account']}:{entry['acct_ref']}:{index}"
+    else:
+        unique_id = fallback
     line = Line(
         amount=amount,
         currency=entry["currency"],
         # BookgDt is optional in the schema: the value date, else the statement date, stands in
-        booking_date=entry["booking_date"] or entry["value_date"] or ctx["date"],
+        booking_date=booking_date,
         value_date=entry["value_date"],
         counterparty_name=name,
         counterparty_iban=iban,
         credited_iban=creditor_acct or (ctx["account"] if sign > 0 else ""),
-        structured_reference=_structured(structured),
+        structured_reference=structured,
         remittance_text=" ".join(
             t for t in (_clean(u.text) for u in x.findall(remittance, "Ustrd")) if t
         ),
-        end_to_end_id=_reference(x.text(refs, "EndToEndId")),
+        end_to_end_id=end_to_end_id,
         bank_reference=bank_reference,
         transaction_code=code,
         reversal=entry["reversal"],
@@ -580,17 +597,10 @@ def _line(x, tx, where, index, signed, entry, ctx):
         return_reason=x.text(return_info, "Rsn/Cd") or x.text(return_info, "Rsn/Prtry"),
         status=entry["status"],
         additional_info=x.text(tx, "AddtlTxInf") or entry["info"],
+        unique_id=unique_id,
         warnings=tuple(warnings),
     )
-    fallback = f"{ctx['account']}:" + _digest(
-        ctx["sid"], entry["position"], index, amount, line.booking_date,
-        line.end_to_end_id, bank_reference, line.structured_reference,
-    )
-    if entry["acct_ref"]:
-        unique_id = f"{ctx['account']}:{entry['acct_ref']}:{index}"
-    else:
-        unique_id = fallback
-    return replace(line, unique_id=unique_id), fallback
+    return line, fallback
 
 
 # ---------------------------------------------------------------------------------------------
@@ -688,7 +698,7 @@ def _decode(data, encoding):
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
-        line = data.count(NEWLINE, 0, exc.start) + 1
+        line = data.count(_NEWLINE, 0, exc.start) + 1
         raise StatementError(f"row {line}", f"not valid {encoding} text: {exc.reason}")
 
 

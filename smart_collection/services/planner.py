@@ -387,13 +387,14 @@ def plan(
     id. An open invoice is left alone, by precedence: ``excluded``, ``legal``, ``on_hold``,
     ``disputed``, ``payment_pending``, ``promised``, ``net_balance``, ``no_scenario``; then
     the ladder decides: ``not_yet`` / ``done`` (no level due), ``condition`` (every due level
-    fails its conditions), ``gap`` (too soon after the previous reminder), else ``due`` or
-    ``promise_broken`` with an action. ``level_id`` is the level reached (the one chosen
-    today when there is an action); ``next_level_id``/``next_date`` the one that follows, its
-    date pushed past a hold or a promise; for ``condition`` the first level not due yet, for
-    ``gap`` the level held back and the day its gap ends. ``skipped_level_ids`` lists the due
-    levels passed over (``skipped_reasons`` says why); while a gap holds a level back only
-    the failed conditions are listed, nothing is superseded yet.
+    fails its conditions), ``gap`` (too soon after the previous reminder on the invoice: any
+    level, any state but ``skipped``), else ``due`` or ``promise_broken`` with an action.
+    ``level_id`` is the level reached (the one chosen today when there is an action);
+    ``next_level_id``/``next_date`` the one that follows, its date pushed past a hold or a
+    promise; for ``condition`` the first level not due yet, for ``gap`` the level held back
+    and the day its gap ends. ``skipped_level_ids`` lists the due levels passed over
+    (``skipped_reasons`` says why); while a gap holds a level back only the levels below it
+    that fail their conditions are listed, nothing is superseded yet.
 
     Actions: one per customer and channel, covering all that customer's invoices reaching a
     level with the channel, sorted by customer then channel (in CHANNELS order). Totals
@@ -530,9 +531,15 @@ def plan(
         level = levels[chosen]
         gap = level.min_gap_days
         if gap > 0:
-            previous = max(row.on for row in rows) if rows else None
+            # Rows of levels passed over (state "skipped") reached nobody: they do not count.
+            sent_on = [row.on for row in rows if row.state != "skipped"] if rows else None
+            previous = max(sent_on) if sent_on else None
             if previous is not None and today_ord - previous.toordinal() < gap:
-                failed = tuple([s for s in skipped if s[1] == "condition"])
+                # Levels above the held one stay open: marking them passed would jump it.
+                rank = ladder.rank
+                failed = tuple(
+                    [s for s in skipped if s[1] == "condition" and rank[s[0]] < chosen]
+                )
                 append(
                     InvoiceStatus(
                         iid, scenario_id, last_id, level.id, previous + timedelta(days=gap),

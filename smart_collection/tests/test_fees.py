@@ -70,6 +70,15 @@ class TestFees(CollectionCommon):
             delta=0.01,
         )
 
+    def test_contract_rate_replaces_the_statutory_rate(self):
+        self.change_company_country(self.company, self.fr)
+        self.customer.collection_contract_rate = 12.0
+        invoice = self._late_invoice(self.customer, 73)
+        line = invoice._collection_fee_lines(self.today)[0]
+        self.assertAlmostEqual(line["interest_amount"], round(1000 * 0.12 * 73 / 365, 2),
+                               delta=0.01)
+        self.assertEqual(line["interest"].code, "contract_rate")
+
     def test_never_for_individuals(self):
         self.change_company_country(self.company, self.fr)
         person = self.env["res.partner"].create({"name": "Jean Dupont", "is_company": False})

@@ -83,12 +83,8 @@ class TestScenarios(CollectionCommon):
             [("res_model", "=", "res.partner"), ("res_id", "=", partner.id)]
         )
 
-    def _ledger(self, invoices, superseded=False):
-        """Ledger rows; the levels passed over on a first run are left out unless asked."""
-        domain = [("invoice_id", "in", invoices.ids)]
-        if not superseded:
-            domain.append(("reason", "!=", "superseded"))
-        return self.env["collection.dispatch"].search(domain)
+    def _ledger(self, invoices):
+        return self.env["collection.dispatch"].search([("invoice_id", "in", invoices.ids)])
 
     # ------------------------------------------------------------------ the ladder
 
@@ -130,9 +126,8 @@ class TestScenarios(CollectionCommon):
         self.assertEqual(formal_row.channel, "formal_notice")
         self.assertEqual(formal_row.state, "to_print")
         self.assertTrue(formal.collection_legal)
-        # Catching up never sends the earlier levels: they are recorded as superseded.
-        superseded = self._ledger(inv_formal, superseded=True) - formal_row
-        self.assertEqual(set(superseded.mapped("reason")), {"superseded"})
+        # Catching up never sends the earlier levels late: only the formal notice is written.
+        self.assertEqual(len(self._ledger(inv_formal)), 1)
         # Statuses for the collector's screens.
         self.assertEqual(inv_first.collection_level_id, self.env.ref(
             "smart_collection.collection_level_reminder_1"))
@@ -177,8 +172,7 @@ class TestScenarios(CollectionCommon):
             self.assertEqual(len(self._mails(customer)), 1, customer.name)
         self.assertEqual(
             set(self.env["collection.dispatch"].search(
-                [("partner_id", "in", [c.id for c in customers]),
-                 ("reason", "!=", "superseded")]).mapped("state")),
+                [("partner_id", "in", [c.id for c in customers])]).mapped("state")),
             {"sent"},
         )
 
@@ -313,6 +307,12 @@ class TestScenarios(CollectionCommon):
         self.assertEqual(len(self._mails(fine)), 1)
         todo = self.env["collection.todo"].search([("partner_id", "=", victim.id)])
         self.assertEqual(todo.kind, "failed")
+        # A mail the server refuses later shows up in the collector's list too.
+        fine_mail = self._mails(fine)
+        fine_mail.write({"state": "exception", "failure_reason": "550 mailbox unavailable"})
+        self.env.flush_all()
+        bounced = self.env["collection.todo"].search([("partner_id", "=", fine.id)])
+        self.assertEqual((bounced.kind, bounced.name), ("failed", "550 mailbox unavailable"))
         # Fixed template, retry: sent once.
         broken.level_ids.filtered(lambda lv: lv.offset_days == 3).mail_template_id = (
             self.env.ref("smart_collection.mail_template_collection_reminder_1"))

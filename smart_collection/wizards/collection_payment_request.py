@@ -67,8 +67,8 @@ class CollectionPaymentRequest(models.TransientModel):
                 problems.append(_("SMS: %s", self._collection_phone_reason(exc.code, number)))
         return targets, problems
 
-    @staticmethod
-    def _collection_phone_reason(code, number):
+    def _collection_phone_reason(self, code, number):
+        _ = self.env._
         return {
             "missing": _("no mobile number"),
             "unparsable": _("cannot read the number %s", number),
