@@ -1,5 +1,6 @@
 import logging
 import threading
+import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -463,11 +464,17 @@ class CollectionEngine(models.AbstractModel):
             groups = self._collection_claim(group_keys, limit)
             if not groups:
                 break
+            claimed = Dispatch.browse([i for key in sorted(groups) for i in groups[key]])
+            by_company = defaultdict(dict)
             for key in sorted(groups):
-                rows = Dispatch.browse(groups[key])
+                rows = Dispatch.browse(groups[key]).with_prefetch(claimed._prefetch_ids)
+                by_company[rows.company_id[:1]][key] = rows
+            for company, company_groups in by_company.items():
                 # Each group is sent in its own company (templates, collector, dates).
-                engine = self.with_company(rows.company_id[:1])
-                engine._collection_send_group(rows.with_env(engine.env))
+                engine = self.with_company(company)
+                engine._collection_send_batch(
+                    {key: rows.with_env(engine.env) for key, rows in company_groups.items()}
+                )
             done += len(groups)
             self._collection_commit()
             if notify:
@@ -480,11 +487,38 @@ class CollectionEngine(models.AbstractModel):
         return done
 
     @api.model
-    def _collection_send_group(self, dispatches):
-        """Send one customer's message on one channel, listing all its invoices."""
+    def _collection_send_batch(self, groups):
+        """Send a batch of groups: e-mails rendered and queued together, the rest one by one."""
+        emails = []
+        for rows in groups.values():
+            if rows[:1].channel == "email" and not rows[:1].substitute_call:
+                live = self._collection_live(rows)
+                if live:
+                    emails.append(live)
+            else:
+                self._collection_send_group(rows)
+        if not emails:
+            return
+        try:
+            with self.env.cr.savepoint():
+                self._collection_send_email_batch(emails)
+        except Exception:  # noqa: BLE001 - fall back to one by one, to isolate the bad one
+            _logger.info("collection: batch of %s e-mails failed, sending one by one",
+                         len(emails), exc_info=True)
+            for rows in emails:
+                self._collection_send_group(rows)
+
+    def _collection_live(self, dispatches):
+        """Rows still worth sending; the others are marked skipped with the reason."""
         live, gone = self._collection_recheck(dispatches)
         for reason, rows in gone.items():
             rows.write({"state": "skipped", "reason": reason})
+        return live
+
+    @api.model
+    def _collection_send_group(self, dispatches):
+        """Send one customer's message on one channel, listing all its invoices."""
+        live = self._collection_live(dispatches)
         if not live:
             return
         channel = live[0].channel
@@ -539,39 +573,100 @@ class CollectionEngine(models.AbstractModel):
         }
 
     def _collection_send_email(self, partner, dispatches):
-        invoices, level, values = self._collection_render_values(partner, dispatches)
-        template = level.mail_template_id
-        recipient = self.env["res.partner"].browse(partner.address_get(["invoice"])["invoice"])
-        if not recipient.email:
-            recipient = partner
-        ctx_template = template.with_context(lang=recipient.lang or partner.lang)
-        subject = ctx_template._render_field(
-            "subject", partner.ids, compute_lang=True, add_context=values
-        )[partner.id]
-        body = ctx_template._render_field(
-            "body_html", partner.ids, compute_lang=True, add_context=values
-        )[partner.id]
-        # Queued straight into the mail queue, logged on the customer's chatter: the generic
-        # notification pipeline costs several times more per message on a daily run.
-        mail = self.env["mail.mail"].sudo().create(
-            {
-                "model": "res.partner",
-                "res_id": partner.id,
-                "subject": subject,
-                "body": body,
-                "body_html": body,
-                "email_from": ctx_template._render_field(
-                    "email_from", partner.ids, add_context=values
-                )[partner.id]
-                or self.env.company.email_formatted,
-                "author_id": self.env.company.partner_id.id,
-                "recipient_ids": [Command.link(recipient.id)],
-                "message_type": "comment",
-                "subtype_id": self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment"),
-                "auto_delete": False,
-            }
-        )
+        mail = self._collection_queue_emails([(partner, dispatches)])
         return {"mail_message_id": mail.mail_message_id.id}
+
+    def _collection_send_email_batch(self, groups):
+        items = [(rows.partner_id.with_company(self.env.company), rows) for rows in groups]
+        mails = self._collection_queue_emails(items)
+        now = fields.Datetime.now()
+        for rows, mail in zip(groups, mails, strict=True):
+            rows.write(
+                {"state": "sent", "sent_at": now, "mail_message_id": mail.mail_message_id.id}
+            )
+
+    def _collection_queue_emails(self, items):
+        """Render and queue one reminder e-mail per (customer, dispatches) item, in order.
+
+        Customers sharing a template and a language are rendered in one pass of the template,
+        compiled once: compiling it per message would cost more than everything else. The
+        e-mails go straight into the mail queue and are logged on the customer's chatter.
+        """
+        prepared, buckets = [], defaultdict(list)
+        # The customer's invoicing contact receives reminders when it has an e-mail address.
+        contacts = {}
+        for contact in self.env["res.partner"].search(
+            [
+                ("parent_id", "in", [partner.id for partner, _rows in items]),
+                ("type", "=", "invoice"),
+                ("email", "!=", False),
+            ],
+            order="id desc",
+        ):
+            contacts[contact.parent_id.id] = contact
+        for partner, dispatches in items:
+            invoices, level, values = self._collection_render_values(partner, dispatches)
+            recipient = contacts.get(partner.id, partner)
+            lang = recipient.lang or partner.lang or self.env.lang or "en_US"
+            entry = {"partner": partner, "recipient": recipient, "values": values}
+            prepared.append(entry)
+            buckets[(level.mail_template_id, lang)].append(entry)
+        subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_comment")
+        for (template, lang), entries in buckets.items():
+            template = template.with_context(lang=lang)
+            bodies = self._collection_render_bodies(template, entries)
+            first = entries[0]
+            email_from = template._render_field(
+                "email_from", first["partner"].ids, add_context=first["values"]
+            )[first["partner"].id] or self.env.company.email_formatted
+            for entry, body in zip(entries, bodies, strict=True):
+                partner = entry["partner"]
+                subject = template._render_field(
+                    "subject", partner.ids, add_context=entry["values"]
+                )[partner.id]
+                entry["vals"] = {
+                    "model": "res.partner",
+                    "res_id": partner.id,
+                    "subject": subject,
+                    "body": body,
+                    "body_html": body,
+                    "email_from": email_from,
+                    "reply_to": email_from,
+                    "author_id": self.env.company.partner_id.id,
+                    "recipient_ids": [Command.link(entry["recipient"].id)],
+                    "message_type": "comment",
+                    "subtype_id": subtype_id,
+                    "auto_delete": False,
+                }
+        return self.env["mail.mail"].sudo().create([entry["vals"] for entry in prepared])
+
+    def _collection_render_bodies(self, template, entries):
+        """The template's body for each entry, rendered in one QWeb pass."""
+        separator = Markup('<hr data-collection-split="%s"/>') % uuid.uuid4().hex
+        source = (
+            '<t t-foreach="collection_entries" t-as="collection_entry">'
+            '<t t-set="object" t-value="collection_entry[\'partner\']"/>'
+            '<t t-set="invoices" t-value="collection_entry[\'values\'][\'invoices\']"/>'
+            '<t t-set="level" t-value="collection_entry[\'values\'][\'level\']"/>'
+            f"{template.body_html}"
+            '<t t-out="collection_separator"/></t>'
+        )
+        first = entries[0]["partner"]
+        rendered = template._render_template(
+            source,
+            "res.partner",
+            first.ids,
+            engine="qweb",
+            add_context={
+                **entries[0]["values"],
+                "collection_entries": entries,
+                "collection_separator": separator,
+            },
+        )[first.id]
+        bodies = str(rendered).split(str(separator))[: len(entries)]
+        if len(bodies) != len(entries):
+            raise ValueError("a reminder body could not be told apart from the next one")
+        return [Markup(body) for body in bodies]
 
     def _collection_send_sms(self, partner, dispatches):
         invoices, level, values = self._collection_render_values(partner, dispatches)

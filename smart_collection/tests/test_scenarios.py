@@ -159,6 +159,28 @@ class TestScenarios(CollectionCommon):
             ),
         )
 
+    def test_batched_emails_each_carry_their_own_customer_and_invoices(self):
+        customers = [self._customer(f"Batched {i}") for i in range(4)]
+        french = self._customer("Client Français", lang="fr_FR")
+        self.env["res.lang"]._activate_lang("fr_FR")
+        invoices = {c: self._invoice(c, 4, amount=100 + i) for i, c in enumerate(customers)}
+        invoices[french] = self._invoice(french, 4)
+        contact = self.env["res.partner"].create(
+            {"name": "Accounts payable", "parent_id": customers[0].id, "type": "invoice",
+             "email": "ap@batched.example"}
+        )
+        self.engine._cron_run_scenarios()
+        for customer, invoice in invoices.items():
+            mail = self._mails(customer)
+            self.assertEqual(len(mail), 1)
+            self.assertIn(customer.name, mail.body_html)
+            self.assertIn(invoice.name, mail.body_html)
+            for other, other_invoice in invoices.items():
+                if other != customer:
+                    self.assertNotIn(other_invoice.name, mail.body_html)
+        self.assertEqual(self._mails(customers[0]).recipient_ids, contact)
+        self.assertEqual(self._mails(customers[1]).recipient_ids, customers[1])
+
     def test_interrupted_run_resumes_without_sending_twice(self):
         customers = [self._customer(f"Batch {i}") for i in range(5)]
         for customer in customers:
