@@ -23,7 +23,8 @@ N_CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", 30_000))
 N_MAILS = int(os.environ.get("BENCH_MAILS", 300))
 
 company = env.company
-engine = env["collection.engine"]
+# The sender commits per batch in production; here everything must roll back.
+engine = env["collection.engine"].with_context(collection_no_commit=True)
 today = fields.Date.context_today(engine)
 journal = env["account.journal"].search(
     [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1

@@ -81,6 +81,8 @@ class CollectionDemo(models.AbstractModel):
                 "name": name,
                 "is_company": is_company,
                 "country_id": country.id,
+                "street": "12 rue des Lilas" if country_code == "FR" else "Calle Mayor 7",
+                "zip": "75011" if country_code == "FR" else "28013",
                 "city": "Paris" if country_code == "FR" else "Madrid",
                 "email": f"{slug}@example.com",
                 "mobile": mobile,

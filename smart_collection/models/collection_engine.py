@@ -420,8 +420,12 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _collection_commit(self):
-        # Tests run in one transaction; crons commit per batch so a kill loses no sent work.
-        if not getattr(threading.current_thread(), "testing", False):
+        # Crons commit per batch so a kill loses no sent work. Tests run in one transaction,
+        # and a dry measurement (context key collection_no_commit) must leave nothing behind.
+        if not (
+            getattr(threading.current_thread(), "testing", False)
+            or self.env.context.get("collection_no_commit")
+        ):
             self.env.cr.commit()
 
     @api.model
@@ -554,7 +558,15 @@ class CollectionEngine(models.AbstractModel):
                 gone["promised"] |= dispatch
             elif partner.collection_hold_until and partner.collection_hold_until >= today:
                 gone["on_hold"] |= dispatch
-            elif partner.collection_legal and dispatch.channel != "formal_notice":
+            elif (
+                partner.collection_legal
+                and dispatch.channel != "formal_notice"
+                # A formal notice sent by this very run does not cancel its other reminders.
+                and not (
+                    partner.collection_legal_date
+                    and partner.collection_legal_date >= dispatch.planned_date
+                )
+            ):
                 gone["legal"] |= dispatch
             else:
                 live |= dispatch

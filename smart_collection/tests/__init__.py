@@ -1,4 +1,5 @@
 from . import (
+    test_demo_run,
     test_fees,
     test_pay_link,
     test_pay_page,
