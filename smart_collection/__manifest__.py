@@ -51,6 +51,7 @@
         "report/report_invoice.xml",
         "wizards/collection_payment_request_views.xml",
         "wizards/collection_wizard_views.xml",
+        "wizards/collection_statement_import_views.xml",
     ],
     "demo": [
         "data/collection_demo.xml",

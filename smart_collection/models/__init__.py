@@ -1,7 +1,9 @@
 # isort: skip_file
 # Import order is table creation order: the SQL views come last, after the tables they read.
 from . import (
+    account_bank_statement_line,
     account_move,
+    collection_csv_mapping,
     collection_demo,
     collection_dispatch,
     collection_ecb_rate,

@@ -5,5 +5,6 @@ from . import (
     test_pay_page,
     test_payment_request,
     test_scenarios,
+    test_statement_import,
     test_stripe_webhook,
 )

@@ -4,4 +4,5 @@ from . import (
     collection_hold_wizard,
     collection_payment_request,
     collection_run_preview,
+    collection_statement_import,
 )
