@@ -37,10 +37,15 @@ class CollectionStatementImport(models.TransientModel):
             name = (wizard.filename or "").lower()
             wizard.file_kind = "csv" if name.endswith((".csv", ".txt")) else "camt"
 
+    def _collection_journal_account(self):
+        """The currency and the account number the journal's statements must have."""
+        journal = self.journal_id
+        currency = journal.currency_id or journal.company_id.currency_id
+        return currency, (journal.bank_account_id.acc_number or "").replace(" ", "").upper()
+
     def _collection_parse(self):
         data = base64.b64decode(self.data_file or b"")
-        journal_currency = self.journal_id.currency_id or self.journal_id.company_id.currency_id
-        bank_iban = (self.journal_id.bank_account_id.acc_number or "").replace(" ", "").upper()
+        journal_currency, bank_iban = self._collection_journal_account()
         try:
             if self.file_kind == "csv":
                 if not self.csv_mapping_id:
@@ -59,8 +64,7 @@ class CollectionStatementImport(models.TransientModel):
 
     def _collection_check(self, statements):
         journal = self.journal_id
-        journal_currency = journal.currency_id or journal.company_id.currency_id
-        bank_iban = (journal.bank_account_id.acc_number or "").replace(" ", "").upper()
+        journal_currency, bank_iban = self._collection_journal_account()
         for statement in statements:
             if bank_iban and statement.account_iban and statement.account_iban != bank_iban:
                 raise UserError(
