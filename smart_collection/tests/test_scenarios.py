@@ -137,6 +137,22 @@ class TestScenarios(CollectionCommon):
                          + timedelta(days=10))
         self.assertEqual(inv_formal.collection_status, "due")
 
+    def test_letters_posted_with_snailmail_when_enabled(self):
+        if "snailmail.letter" not in self.env:
+            self.skipTest("snailmail is not installed")
+        self.company.collection_letter_snailmail = True
+        customer = self._customer("Paper Co")
+        invoice = self._invoice(customer, 35)
+        self.engine._cron_run_scenarios()
+        row = self._ledger(invoice)
+        self.assertEqual((row.channel, row.state), ("letter", "sent"))
+        letter = self.env["snailmail.letter"].search([("partner_id", "=", customer.id)])
+        self.assertEqual(letter.attachment_id, row.attachment_id)
+        self.assertEqual(letter.state, "pending")
+        # The registered-letter details are kept on the ledger row.
+        row.write({"tracking_number": "1A00123456789", "acknowledged_date": self.today})
+        self.assertEqual(row.tracking_number, "1A00123456789")
+
     def test_second_run_sends_nothing_new(self):
         customers = [self._customer(f"Repeat {i}") for i in range(3)]
         for days, customer in zip((4, 12, 25), customers, strict=True):
@@ -388,6 +404,25 @@ class TestScenarios(CollectionCommon):
         )
         mails = self._mails(customer)
         self.assertEqual(len(mails), 2)  # one per company
+        # A collector of the first company sees only that company's ledger and customers.
+        collector = self.env["res.users"].create(
+            {
+                "name": "First company collector",
+                "login": "collector_one",
+                "company_id": self.company.id,
+                "company_ids": [Command.set(self.company.ids)],
+                "groups_id": [Command.set(
+                    [self.env.ref("smart_collection.group_collection_user").id])],
+            }
+        )
+        seen = self.env["collection.dispatch"].with_user(collector).search(
+            [("partner_id", "=", customer.id)]
+        )
+        self.assertEqual(seen.invoice_id, inv_usd)
+        follow = self.env["collection.customer"].with_user(collector).search(
+            [("partner_id", "=", customer.id)]
+        )
+        self.assertEqual(follow.company_id, self.company)
         self.assertTrue(any("250.00" in m.body_html for m in mails))
 
     # ------------------------------------------------------------------ collector actions
