@@ -13,6 +13,8 @@ from . import (
     collection_promise,
     collection_scenario,
     collection_scenario_level,
+    collection_virtual_iban,
+    collection_virtual_iban_range,
     collection_webhook_event,
     report_collection_letter,
     res_company,

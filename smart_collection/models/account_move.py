@@ -226,9 +226,36 @@ class AccountMove(models.Model):
         return super()._get_invoice_computed_reference()
 
     def _post(self, soft=True):
+        self._collection_assign_virtual_iban()
         posted = super()._post(soft=soft)
         posted._collection_init_links()
         return posted
+
+    def _collection_assign_virtual_iban(self):
+        """Customer invoices carry the customer's own IBAN when the company uses them."""
+        for move in self.filtered(lambda m: m.move_type == "out_invoice"):
+            company = move.company_id
+            if company.collection_virtual_iban_mode != "customer":
+                continue
+            partner = move.commercial_partner_id
+            viban = self.env["collection.virtual.iban"].search(
+                [("partner_id", "=", partner.id), ("company_id", "=", company.id),
+                 ("state", "=", "active")],
+                limit=1,
+            )
+            if not viban:
+                account_range = self.env["collection.virtual.iban.range"].search(
+                    [("company_id", "=", company.id)], order="id", limit=1
+                )
+                if not account_range:
+                    continue
+                try:
+                    viban = account_range._collection_allocate(partner)
+                except UserError as exc:
+                    # A used-up range never blocks invoicing: the company account is printed.
+                    move.message_post(body=str(exc))
+                    continue
+            move.partner_bank_id = viban.bank_account_id
 
     def action_collection_regenerate_link(self):
         """Revoke the current pay link and issue a new one with a fresh validity period."""

@@ -54,6 +54,14 @@ class ResCompany(models.Model):
         help="Send reminder letters and formal notices through Odoo's paid postal service "
         "(IAP credits). Otherwise they wait in the print queue for the collector.",
     )
+    collection_virtual_iban_mode = fields.Selection(
+        [("none", "Company account"), ("customer", "One virtual IBAN per customer")],
+        string="IBAN on Invoices",
+        default="none",
+        required=True,
+        help="With a virtual IBAN range from the bank, each customer gets their own IBAN on "
+        "first invoice: the credited account identifies the payer whatever the reference.",
+    )
     collection_notice_days = fields.Integer(
         string="Formal Notice Deadline (days)",
         default=8,

@@ -27,3 +27,6 @@ class ResConfigSettings(models.TransientModel):
     collection_fee_product_id = fields.Many2one(
         related="company_id.collection_fee_product_id", readonly=False
     )
+    collection_virtual_iban_mode = fields.Selection(
+        related="company_id.collection_virtual_iban_mode", readonly=False
+    )

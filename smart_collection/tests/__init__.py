@@ -8,4 +8,5 @@ from . import (
     test_scenarios,
     test_statement_import,
     test_stripe_webhook,
+    test_virtual_iban,
 )
