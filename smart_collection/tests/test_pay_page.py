@@ -151,16 +151,19 @@ class TestPayPage(CollectionCommon, HttpCase):
 
     def test_rate_limit_429(self):
         bad = "A" * 60
-        for _i in range(BAD_TOKEN_LIMIT):
-            self.assertEqual(self._get(f"/pay/{bad}").status_code, 404)
-        blocked = self._get(f"/pay/{bad}")
-        self.assertEqual(blocked.status_code, 429)
-        self.assertEqual(blocked.headers.get("Retry-After"), "60")
-        # Once blocked, even a genuine token waits for the next minute ...
-        self.assertEqual(self._get(f"/pay/{self.token}").status_code, 429)
+        # The clock stands still at the start of a minute: a slow machine crossing a minute
+        # boundary mid-test would otherwise split the count over two windows.
+        start = CollectionPayController._collection_now() // 60 * 60 + 1
+        with patch.object(CollectionPayController, "_collection_now", return_value=start):
+            for _i in range(BAD_TOKEN_LIMIT):
+                self.assertEqual(self._get(f"/pay/{bad}").status_code, 404)
+            blocked = self._get(f"/pay/{bad}")
+            self.assertEqual(blocked.status_code, 429)
+            self.assertEqual(blocked.headers.get("Retry-After"), "60")
+            # Once blocked, even a genuine token waits for the next minute ...
+            self.assertEqual(self._get(f"/pay/{self.token}").status_code, 429)
         # ... and the block lifts with the next window.
-        later = CollectionPayController._collection_now() + 61
-        with patch.object(CollectionPayController, "_collection_now", return_value=later):
+        with patch.object(CollectionPayController, "_collection_now", return_value=start + 61):
             self.assertEqual(self._get(f"/pay/{self.token}").status_code, 200)
 
     # ------------------------------------------------------------ payments
