@@ -10,7 +10,7 @@ from odoo.http import request
 
 from ..services import amounts, epc_qr, pay_tokens
 
-BAD_TOKEN_LIMIT = 20  # bad tokens per address and minute before answering 429
+BAD_TOKEN_LIMIT = 20  # bad tokens per address in the last 60 s before answering 429
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",

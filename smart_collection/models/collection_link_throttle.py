@@ -34,15 +34,22 @@ class CollectionLinkThrottle(models.Model):
 
     @api.model
     def _collection_hits(self, address, now):
+        """Bad attempts in the last minute, sliding: this minute's count plus the previous
+        minute's, weighted by how much of it is still inside the last 60 seconds. A fixed
+        window would let an address make twice the limit around a minute boundary."""
+        window = int(now) // WINDOW_SECONDS
         self.env.cr.execute(
             SQL(
-                "SELECT hits FROM collection_link_throttle WHERE key = %s AND minute = %s",
+                "SELECT minute, hits FROM collection_link_throttle"
+                " WHERE key = %s AND minute IN (%s, %s)",
                 self._collection_key(address),
-                int(now) // WINDOW_SECONDS,
+                window,
+                window - 1,
             )
         )
-        row = self.env.cr.fetchone()
-        return row[0] if row else 0
+        hits = dict(self.env.cr.fetchall())
+        elapsed = (now % WINDOW_SECONDS) / WINDOW_SECONDS
+        return hits.get(window, 0) + hits.get(window - 1, 0) * (1 - elapsed)
 
     @api.model
     def _collection_hit(self, address, now):

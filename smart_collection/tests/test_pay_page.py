@@ -166,6 +166,21 @@ class TestPayPage(CollectionCommon, HttpCase):
         with patch.object(CollectionPayController, "_collection_now", return_value=start + 61):
             self.assertEqual(self._get(f"/pay/{self.token}").status_code, 200)
 
+    def test_rate_limit_slides_over_the_minute_boundary(self):
+        bad = "A" * 60
+        end_of_minute = CollectionPayController._collection_now() // 60 * 60 + 58
+        with patch.object(CollectionPayController, "_collection_now", return_value=end_of_minute):
+            for _i in range(BAD_TOKEN_LIMIT - 5):
+                self.assertEqual(self._get(f"/pay/{bad}").status_code, 404)
+        # Three seconds later a new minute has begun, but the last 60 seconds still count:
+        # 15 x 59/60 from the previous minute, so the 7th new attempt is refused (a fixed
+        # window would have allowed 20 more).
+        with patch.object(
+            CollectionPayController, "_collection_now", return_value=end_of_minute + 3
+        ):
+            statuses = [self._get(f"/pay/{bad}").status_code for _i in range(7)]
+        self.assertEqual(statuses, [404] * 6 + [429])
+
     # ------------------------------------------------------------ payments
 
     def test_partial_then_full_payment_with_demo_provider(self):
