@@ -2,7 +2,7 @@
 
 import pytest
 
-from smart_collection.services.phones import InvalidPhone, normalize_mobile
+from smart_collection.services.phones import InvalidPhone, first_mobile, normalize_mobile
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,10 @@ def test_national_number_without_country_is_unparsable():
 
 def test_invalid_phone_is_a_value_error():
     assert issubclass(InvalidPhone, ValueError)
+
+
+def test_first_mobile_skips_fixed_lines_and_blanks():
+    numbers = (None, "01 23 45 67 89", "06 12 34 56 78")
+    assert first_mobile(numbers, "FR") == "+33612345678"
+    assert first_mobile(("01 23 45 67 89", ""), "FR") is None
+    assert first_mobile((), "FR") is None

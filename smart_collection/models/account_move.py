@@ -385,12 +385,24 @@ class AccountMove(models.Model):
 
     # ------------------------------------------------------------------ legal fees
 
+    @api.model
+    def _collection_open_invoices_domain(self, partner, company):
+        """A customer's posted customer invoices still to be paid, in one company."""
+        return [
+            ("commercial_partner_id", "=", partner.commercial_partner_id.id),
+            ("company_id", "=", company.id),
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")),
+        ]
+
     def _collection_fee_lines(self, until):
         """Statutory indemnity and late interest per invoice, under the creditor's law."""
         rates = [
             legal.EcbRate(rate.date_from, rate.rate)
             for rate in self.env["collection.ecb.rate"].sudo().search([])
         ]
+        eur = self.env.ref("base.EUR")  # the statutory indemnity is fixed in euros
         lines = []
         for invoice in self:
             company = invoice.company_id
@@ -416,7 +428,6 @@ class AccountMove(models.Model):
                         error=exc,
                     )
                 )
-            eur = self.env.ref("base.EUR")
             indemnity_amount = eur._convert(
                 float(indemnity.amount), invoice.currency_id, company, until
             )

@@ -98,8 +98,8 @@ class CollectionCustomer(models.Model):
         return self._collection_partner_action("action_collection_skip_level")
 
     def action_hold(self):
-        return self.env["collection.hold.wizard"]._collection_open(self.partner_id)
+        return self._collection_partner_action("action_collection_hold")
 
     def action_log_call(self):
         self.ensure_one()
-        return self.env["collection.call.wizard"]._collection_open(self.partner_id)
+        return self._collection_partner_action("action_collection_log_call")

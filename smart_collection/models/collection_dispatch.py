@@ -115,7 +115,7 @@ class CollectionDispatch(models.Model):
             "manual_send": _("Sent on request of a collector"),
             "render_failed": _("The message could not be rendered"),
             "send_failed": _("The message could not be queued"),
-        } | {code: code_text for code, code_text in self._collection_status_texts().items()}
+        } | self._collection_status_texts()
 
     @api.model
     def _collection_status_texts(self):

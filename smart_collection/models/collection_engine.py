@@ -75,7 +75,7 @@ class CollectionEngine(models.AbstractModel):
         now = now or datetime.now(timezone.utc)
         invoices, foreign = self._collection_gather_invoices(company, partner_ids)
         partners = self._collection_gather_partners(company, {i.partner_id for i in invoices})
-        scenarios, levels = self._collection_gather_scenarios(company)
+        scenarios = self._collection_gather_scenarios(company)
         ledger = self._collection_gather_ledger(company, partner_ids)
         policy = planner.Policy(
             default_scenario_id=company.collection_scenario_id.id or None,
@@ -88,7 +88,6 @@ class CollectionEngine(models.AbstractModel):
             "company": company,
             "today": today,
             "plan": plan,
-            "levels": levels,
             "invoices": {inv.id: inv for inv in invoices},
             "foreign": foreign,
         }
@@ -200,15 +199,6 @@ class CollectionEngine(models.AbstractModel):
             pid, is_company, scenario_id, hold, legal, no_email, no_sms, no_letter,
             email, mobile, phone, has_address, tz, country, categories,
         ) in rows:
-            number = None
-            for candidate in (mobile, phone):
-                if not candidate:
-                    continue
-                try:
-                    number = phones.normalize_mobile(candidate, country or default_country)
-                    break
-                except phones.InvalidPhone:
-                    continue
             partners[pid] = planner.Partner(
                 id=pid,
                 is_company=bool(is_company),
@@ -222,7 +212,7 @@ class CollectionEngine(models.AbstractModel):
                     if flag
                 ),
                 has_email=bool(email and "@" in email),
-                mobile=number,
+                mobile=phones.first_mobile((mobile, phone), country or default_country),
                 has_address=bool(has_address),
                 tz=tz or "UTC",
                 credit=Decimal(str(credits.get(pid) or 0)),
@@ -233,11 +223,11 @@ class CollectionEngine(models.AbstractModel):
     def _collection_gather_scenarios(self, company):
         domain = [("company_id", "in", [False, company.id])]
         scenarios = self.env["collection.scenario"].search(domain)
-        result, levels = {}, {}
+        today = fields.Date.context_today(self)
+        result = {}
         for scenario in scenarios:
             plevels = []
             for level in scenario.level_ids:
-                levels[level.id] = level
                 plevels.append(
                     planner.Level(
                         id=level.id,
@@ -245,8 +235,7 @@ class CollectionEngine(models.AbstractModel):
                         offset_days=level.offset_days,
                         channels=level._collection_channels(),
                         min_amount=Decimal(str(level.currency_id._convert(
-                            level.min_amount, company.currency_id, company,
-                            fields.Date.context_today(self),
+                            level.min_amount, company.currency_id, company, today,
                         ))),
                         customer_type=level.customer_type,
                         category_ids=frozenset(level.partner_category_ids.ids),
@@ -254,7 +243,7 @@ class CollectionEngine(models.AbstractModel):
                     )
                 )
             result[scenario.id] = planner.Scenario(id=scenario.id, levels=tuple(plevels))
-        return result, levels
+        return result
 
     @api.model
     def _collection_rules(self, company):
@@ -682,15 +671,10 @@ class CollectionEngine(models.AbstractModel):
 
     def _collection_send_sms(self, partner, dispatches):
         invoices, level, values = self._collection_render_values(partner, dispatches)
-        number = None
-        for candidate in (partner.mobile, partner.phone):
-            try:
-                number = phones.normalize_mobile(
-                    candidate, partner.country_id.code or self.env.company.country_id.code
-                )
-                break
-            except phones.InvalidPhone:
-                continue
+        number = phones.first_mobile(
+            (partner.mobile, partner.phone),
+            partner.country_id.code or self.env.company.country_id.code,
+        )
         if not number:
             raise ValueError(self.env._("No valid mobile number for %s.", partner.display_name))
         values["links"] = " ".join(

@@ -75,18 +75,6 @@ class ResPartner(models.Model):
             partner.collection_dispatch_count = dispatches.get(partner, 0)
             partner.collection_promise_count = promises.get(partner, 0)
 
-    def _collection_channel_opt_out(self):
-        self.ensure_one()
-        return frozenset(
-            channel
-            for channel, flag in (
-                ("email", self.collection_opt_out_email),
-                ("sms", self.collection_opt_out_sms),
-                ("letter", self.collection_opt_out_letter),
-            )
-            if flag
-        )
-
     # ------------------------------------------------------------------ actions
 
     def action_collection_release_hold(self):

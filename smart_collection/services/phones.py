@@ -39,3 +39,13 @@ def normalize_mobile(number, country_code=None):
     if phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
         raise InvalidPhone("not_mobile", f"{raw!r} is a fixed line and cannot receive SMS")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def first_mobile(numbers, country_code=None):
+    """The first of ``numbers`` (mobile, then phone...) that can receive SMS, as E.164; or None."""
+    for number in numbers:
+        try:
+            return normalize_mobile(number, country_code)
+        except InvalidPhone:
+            continue
+    return None

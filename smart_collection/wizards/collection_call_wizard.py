@@ -39,14 +39,9 @@ class CollectionCallWizard(models.TransientModel):
     @api.model
     def _collection_open(self, partners):
         partner = partners[:1].commercial_partner_id
-        open_invoices = self.env["account.move"].search(
-            [
-                ("commercial_partner_id", "=", partner.id),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
-                ("company_id", "=", self.env.company.id),
-            ]
+        Move = self.env["account.move"]
+        open_invoices = Move.search(
+            Move._collection_open_invoices_domain(partner, self.env.company)
         )
         return {
             "type": "ir.actions.act_window",

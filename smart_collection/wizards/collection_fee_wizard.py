@@ -38,15 +38,10 @@ class CollectionFeeWizard(models.TransientModel):
             )
 
     def _collection_late_invoices(self):
-        return self.env["account.move"].search(
-            [
-                ("commercial_partner_id", "=", self.partner_id.commercial_partner_id.id),
-                ("company_id", "=", self.company_id.id),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
-                ("invoice_date_due", "<", self.date),
-            ],
+        Move = self.env["account.move"]
+        return Move.search(
+            Move._collection_open_invoices_domain(self.partner_id, self.company_id)
+            + [("invoice_date_due", "<", self.date)],
             order="invoice_date_due, id",
         )
 
