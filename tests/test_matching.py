@@ -17,6 +17,8 @@ from smart_collection.services.matching import (
     Policy,
     decide,
     normalise_number,
+    reference_keys,
+    text_keys,
 )
 
 D = Decimal
@@ -107,11 +109,59 @@ def test_rf_reference_with_one_typo_is_repaired():
     d = one(line("120.00", reference=typo), CANDS)
     assert d.partner_id == BOB and paid(d) == {22: D("120.00")}
     assert codes(d)[0] == "reference_repaired"
-    # A repaired reference alone is proposed to a person...
-    assert d.state == "review" and d.score == 80
-    # ...and booked when the paying account confirms the customer.
-    d = one(line("120.00", reference=typo, debtor_iban=IBAN_BOB), CANDS)
-    assert d.state == "auto"
+    # Only one open invoice fits the check digits and the amount agrees: booked.
+    assert d.state == "auto" and d.score == 90
+    # A typed reference with another amount is a person's call.
+    d = one(line("100.00", reference=typo), CANDS)
+    assert d.state == "review" and "partial" in codes(d)
+
+
+def test_typed_invoice_number_needs_the_amount_to_agree():
+    d = one(line("75.50", text="Virement facture INV 2026 00013 Alice"), CANDS)
+    assert d.state == "auto" and paid(d) == {13: D("75.50")}
+    d = one(line("70.00", text="Virement facture INV 2026 00013 Alice"), CANDS)
+    assert d.state == "review" and "partial" in codes(d)
+    # A structured reference is the invoice's own: a partial payment on it is booked.
+    d = one(line("70.00", reference=BOOK[2].reference), CANDS)
+    assert d.state == "auto" and paid(d) == {13: D("70.00")}
+
+
+def test_reversals_and_returned_transfers_are_not_payments():
+    for flag in ("reversal", "returned"):
+        d = one(line("250.00", credited_iban=VIBAN_ALICE, **{flag: True}), CANDS)
+        assert d.state == "ignored" and codes(d) == [flag] and d.allocations == ()
+
+
+def test_a_transfer_repeated_in_the_same_batch_pays_once():
+    ref = BOOK[3].reference
+    first, second = decide([line("300.00", id_=1, reference=ref),
+                            line("300.00", id_=2, reference=ref)], CANDS, Policy())
+    assert first.state == "auto" and paid(first) == {21: D("300.00")}
+    assert second.state == "review" and "already_allocated" in codes(second)
+    assert 21 not in paid(second)
+    # Two partial payments of one invoice in a batch are both booked, up to its residual.
+    a, b = decide([line("100.00", id_=1, reference=ref),
+                   line("150.00", id_=2, reference=ref)], CANDS, Policy())
+    assert (a.state, b.state) == ("auto", "auto")
+    assert paid(a) == {21: D("100.00")} and paid(b) == {21: D("150.00")}
+
+
+def test_virtual_iban_of_one_invoice_names_that_invoice():
+    viban = "FR7630006000011234567890189"
+    cands = Candidates(
+        by_reference={}, by_virtual_iban={viban: ALICE}, by_debtor_iban={}, by_number={},
+        items_by_partner={ALICE: tuple(BOOK[:3])}, partner_names={},
+        item_by_virtual_iban={viban: BOOK[0]},
+    )
+    d = one(line("60.00", credited_iban=viban), cands)  # a partial payment of invoice 11
+    assert d.state == "auto" and paid(d) == {11: D("60.00")}
+
+
+def test_lookup_keys_cover_what_decide_reads():
+    typo = BOOK[4].reference[:-1]  # one character missing
+    ln = line("1", reference=typo, text="Pour inv/2026 00013, merci")
+    assert BOOK[4].reference in reference_keys(ln)
+    assert "INV202600013" in text_keys(ln) and "MERCI" not in text_keys(ln)
 
 
 def test_invoice_number_in_free_text():
@@ -172,8 +222,11 @@ def test_overpayment_leaves_customer_credit():
 def test_difference_within_write_off_tolerance_counts_as_exact():
     policy = Policy(write_off_tolerance=D("0.05"))
     d = one(line("99.97", reference=BOOK[0].reference), CANDS, policy)
-    assert d.state == "auto" and paid(d) == {11: D("99.97")}
+    assert d.state == "auto" and paid(d) == {11: D("100.00")}
+    assert d.write_off == D("0.03") and d.credit == 0
     assert codes(d)[-2:] == ["amount_exact", "write_off"]
+    d = one(line("100.02", reference=BOOK[0].reference), CANDS, policy)  # paid a bit more
+    assert paid(d) == {11: D("100.00")} and d.write_off == D("-0.02") and d.credit == 0
     d = one(line("99.97", reference=BOOK[0].reference), CANDS)  # no tolerance: partial
     assert "partial" in codes(d)
 
@@ -317,19 +370,23 @@ def test_allocations_are_consistent(case):
     decisions = decide(lines, cands, policy)
     assert [d.line_id for d in decisions] == [ln.id for ln in lines]
     items = {it.id: it for group in cands.items_by_partner.values() for it in group}
+    booked = {}
     for ln, d in zip(lines, decisions, strict=True):
         assert d.state in {"auto", "review", "unmatched", "ignored"}
         assert 0 <= d.score <= 100
         if d.allocations:
-            assert sum(a.amount for a in d.allocations) + d.credit == ln.amount
-            assert d.credit >= 0
+            assert sum(a.amount for a in d.allocations) + d.credit - d.write_off == ln.amount
+            assert d.credit >= 0 and abs(d.write_off) <= policy.write_off_tolerance
             for a in d.allocations:
                 assert 0 < a.amount <= items[a.item_id].residual
                 assert items[a.item_id].partner_id == d.partner_id
                 assert items[a.item_id].currency == ln.currency
         else:
-            assert d.credit == 0
+            assert d.credit == 0 and d.write_off == 0
         if d.state == "auto":
+            for a in d.allocations:  # never more than an invoice's residual over the batch
+                booked[a.item_id] = booked.get(a.item_id, 0) + a.amount
+                assert booked[a.item_id] <= items[a.item_id].residual
             assert d.allocations and len(d.proposals) == 1
             assert d.score >= policy.auto_threshold
             assert "conflict" not in codes(d)

@@ -21,8 +21,9 @@ and no two signals point at different customers; otherwise it goes to ``review``
 proposals, best first, or stays ``unmatched``.
 
 Invariant: whenever a decision carries allocations (auto or a review proposal), each
-allocation is at most the invoice residual and ``sum(allocations) + credit`` equals the line
-amount. A decision without allocations books nothing and has no credit.
+allocation is at most the invoice residual and ``sum(allocations) + credit - write_off``
+equals the line amount. A decision without allocations books nothing, has no credit and
+writes nothing off.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import difflib
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -64,14 +65,17 @@ REASONS = {
     "no_open_item": "Customer identified but no open invoice in this currency",
     "weak_identification": "Customer identified by name only: needs a person",
     "unknown_payer": "Payer not identified",
+    "reversal": "Reversal of an earlier entry: not a customer payment",
+    "returned": "Returned transfer: not a customer payment",
+    "already_allocated": "The named invoice is already paid by another transfer",
 }
 
 # Points each signal or allocation outcome adds to the score (capped at 100).
 WEIGHTS = {
     "virtual_iban": 60,
     "reference": 60,
-    "reference_repaired": 50,
-    "number_in_text": 50,
+    "reference_repaired": 60,
+    "number_in_text": 60,
     "debtor_iban": 40,
     "name": 10,
     "amount_exact": 30,
@@ -82,6 +86,10 @@ WEIGHTS = {
 }
 _STRONG = ("virtual_iban", "reference", "reference_repaired", "number_in_text", "debtor_iban")
 _HINTS = ("reference", "reference_repaired", "number_in_text")
+# The transfer itself names the invoice or the customer; other signals are read from what the
+# payer typed, so an automatic booking on them also needs the amount to agree.
+_NAMING = ("virtual_iban", "reference")
+_AMOUNT_AGREES = ("amount_exact", "subset")
 
 ZERO = Decimal(0)
 MAX_AMOUNT = Decimal(10) ** 15  # beyond that a statement line is corrupt, not a payment
@@ -119,6 +127,8 @@ class BankLine:
     debtor_name: str = ""
     reference: str = ""  # structured reference, compact
     text: str = ""  # free remittance text
+    reversal: bool = False  # the bank cancels an earlier entry
+    returned: bool = False  # one of our own transfers came back
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,8 @@ class Candidates:
     by_number: Mapping[str, OpenItem]  # normalised invoice number -> item
     items_by_partner: Mapping[int, tuple[OpenItem, ...]]
     partner_names: Mapping[int, str]
+    # A virtual IBAN given for one invoice names that invoice too.
+    item_by_virtual_iban: Mapping[str, OpenItem] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,9 +163,10 @@ class Decision:
     partner_id: int | None
     allocations: tuple[Allocation, ...]
     score: int  # 0-100
-    reasons: tuple[tuple[str, str], ...]  # (code, sentence)
+    reasons: tuple[tuple[str, str], ...]  # (code, detail); see describe()
     credit: Decimal = ZERO  # over-payment left on the customer's account
     proposals: tuple[tuple[int, ...], ...] = ()  # item-id sets for review, best first
+    write_off: Decimal = ZERO  # difference within the tolerance; positive: paid less
 
 
 def reason_text(code: str) -> str:
@@ -161,9 +174,14 @@ def reason_text(code: str) -> str:
     return REASONS.get(code, code)
 
 
+def describe(code: str, detail: str = "", text=reason_text) -> str:
+    """One sentence for a reason; ``text`` may translate the code's sentence."""
+    sentence = text(code)
+    return f"{sentence}: {detail}" if detail else sentence
+
+
 def _reason(code: str, detail: str = "") -> tuple[str, str]:
-    text = reason_text(code)
-    return (code, f"{text}: {detail}" if detail else text)
+    return (code, str(detail))
 
 
 # --- normalisation ------------------------------------------------------------------------
@@ -214,6 +232,10 @@ class _Index:
             for item in group:
                 if usable(item):
                     items.setdefault(item.id, item)
+        self.virtual_items: dict[str, OpenItem] = {}
+        for key, item in sorted(candidates.item_by_virtual_iban.items(), key=lambda kv: kv[0]):
+            if _iban(key) and usable(item):
+                self.virtual_items[_iban(key)] = items.setdefault(item.id, item)
         self.refs: dict[str, OpenItem] = {}
         for key, item in sorted(candidates.by_reference.items(), key=lambda kv: str(kv[0])):
             if usable(item):
@@ -245,6 +267,17 @@ class _Index:
         self.names = tuple(
             (p, _name(n)) for p, n in sorted(candidates.partner_names.items()) if _name(n)
         )
+        self.paid: dict[int, Decimal] = {}  # booked by earlier lines of the same call
+
+    def current(self, item: OpenItem) -> OpenItem:
+        """The item with what earlier lines of this call already allocated to it deducted."""
+        paid = self.paid.get(item.id)
+        return replace(item, residual=item.residual - paid) if paid else item
+
+    def consume(self, allocations: Iterable[Allocation]) -> None:
+        for allocation in allocations:
+            paid = self.paid.get(allocation.item_id, ZERO)
+            self.paid[allocation.item_id] = paid + allocation.amount
 
 
 # --- payer identification -----------------------------------------------------------------
@@ -258,31 +291,65 @@ class _Signal:
     detail: str = ""
 
 
-def _found_in_text(text: str, index: _Index) -> tuple[OpenItem, ...]:
-    """Items whose number or reference appears in ``text``, separators and spaces ignored.
+def _windows(text: str):
+    """Runs of consecutive letter-and-digit pieces of ``text``, joined without separators.
 
-    The text is cut into runs of letters and digits; a key matches a run of consecutive
-    pieces exactly, so ``INV/2026/00042`` is found in "inv 2026-00042" but not in "INV2026000421".
+    A key matches a run exactly, so ``INV/2026/00042`` is found in "inv 2026-00042" but not in
+    "INV2026000421".
     """
     tokens = _TOKEN.findall(str(text or "")[:_MAX_TEXT].upper())
-    found: dict[int, OpenItem] = {}
     for start in range(len(tokens)):
         joined = ""
         for piece in tokens[start:start + _MAX_WINDOW]:
             joined += piece
-            for item in index.text_keys.get(joined, ()):
-                found.setdefault(item.id, item)
+            yield joined
+
+
+def _found_in_text(text: str, index: _Index) -> tuple[OpenItem, ...]:
+    """Items whose number or reference appears in ``text``, separators and spaces ignored."""
+    found: dict[int, OpenItem] = {}
+    for joined in _windows(text):
+        for item in index.text_keys.get(joined, ()):
+            found.setdefault(item.id, item)
     return tuple(found[i] for i in sorted(found))
+
+
+def reference_keys(line: BankLine) -> set[str]:
+    """References to look up for ``line``: the one given and, if mistyped, its repairs."""
+    ref = references.compact(str(line.reference or ""))
+    if not ref:
+        return set()
+    keys = {ref}
+    if _RF_SHAPE.fullmatch(ref) and not references.is_valid_rf(ref):
+        keys.update(references.repair_rf(ref))
+    return keys
+
+
+def text_keys(line: BankLine) -> set[str]:
+    """Normalised invoice numbers or references ``line`` may quote, to look up.
+
+    A superset of what :func:`decide` searches: every run of pieces with at least one digit
+    (invoice numbers and references always have one) and three characters or more.
+    """
+    return {
+        key
+        for key in _windows(f"{line.text or ''} {line.reference or ''}")
+        if len(key) >= 3 and any(c.isdigit() for c in key)
+    }
 
 
 def _signals(line: BankLine, index: _Index) -> tuple[list[_Signal], list[tuple[str, str]]]:
     signals: list[_Signal] = []
     notes: list[tuple[str, str]] = []
     credited = _iban(line.credited_iban)
-    if credited in index.virtual:
+    named: dict[int, OpenItem] = {}
+    if credited in index.virtual_items:
+        item = index.virtual_items[credited]
+        signals.append(_Signal("virtual_iban", item.partner_id, (item,), credited))
+        named[item.id] = item
+    elif credited in index.virtual:
         signals.append(_Signal("virtual_iban", index.virtual[credited], detail=credited))
     ref = references.compact(str(line.reference or ""))
-    named: dict[int, OpenItem] = {}
     if ref in index.refs:
         item = index.refs[ref]
         signals.append(_Signal("reference", item.partner_id, (item,), ref))
@@ -307,7 +374,7 @@ def _signals(line: BankLine, index: _Index) -> tuple[list[_Signal], list[tuple[s
     if debtor in index.debtor:
         signals.append(_Signal("debtor_iban", index.debtor[debtor], detail=debtor))
     payer = _name(line.debtor_name)
-    if payer and index.names:
+    if payer and index.names and not signals:  # a name is only worth a look when nothing else is
         best, best_ratio = [], 0.0
         matcher = difflib.SequenceMatcher(None, "", payer)  # the payer's name is indexed once
         for partner_id, name in index.names:
@@ -333,6 +400,7 @@ class _Selection:
     proposals: tuple[tuple[OpenItem, ...], ...] = ()
     allocations: tuple[Allocation, ...] = ()
     credit: Decimal = ZERO
+    write_off: Decimal = ZERO
     reasons: tuple[tuple[str, str], ...] = ()
     points: int = 0
     certain: bool = False  # one allocation only, following from the data
@@ -350,14 +418,32 @@ def _fifo(items: Iterable[OpenItem], amount: Decimal) -> tuple[tuple[Allocation,
     return tuple(allocations), left
 
 
-def _settle(items: tuple[OpenItem, ...], amount: Decimal, code: str) -> _Selection:
-    """``items`` paid in full, up to a difference within the tolerance."""
+def allocate(
+    items: Iterable[OpenItem], amount: Decimal, tolerance: Decimal = ZERO
+) -> tuple[tuple[Allocation, ...], Decimal, Decimal]:
+    """Book ``amount`` on ``items``: ``(allocations, credit, write_off)``.
+
+    Oldest first, what is left over is customer credit; when the difference with the open
+    amount is within ``tolerance`` the items are paid in full and the difference written off
+    (positive when the customer paid less).
+    """
+    items = tuple(sorted(items, key=_age))
+    diff = sum((item.residual for item in items), ZERO) - amount
+    if items and diff and abs(diff) <= tolerance:
+        return tuple(Allocation(item.id, item.residual) for item in items), ZERO, diff
     allocations, credit = _fifo(items, amount)
+    return allocations, credit, ZERO
+
+
+def _settle(items: tuple[OpenItem, ...], amount: Decimal, code: str, tol: Decimal) -> _Selection:
+    """``items`` paid in full, up to a difference within the tolerance."""
+    allocations, credit, write_off = allocate(items, amount, tol)
     reasons = [_reason(code)]
-    diff = amount - sum((i.residual for i in items), ZERO)
-    if diff:
-        reasons.append(_reason("write_off", f"{diff:+}"))
-    return _Selection((items,), allocations, credit, tuple(reasons), WEIGHTS[code], True)
+    if write_off:
+        reasons.append(_reason("write_off", f"{-write_off:+}"))
+    return _Selection(
+        (items,), allocations, credit, write_off, tuple(reasons), WEIGHTS[code], True
+    )
 
 
 def _subset_sums(items: tuple[OpenItem, ...]) -> list[tuple[Decimal, int]]:
@@ -402,37 +488,37 @@ def _select(
     if named:
         total = sum((item.residual for item in named), ZERO)
         if abs(amount - total) <= tol:
-            return _settle(named, amount, "amount_exact")
+            return _settle(named, amount, "amount_exact", tol)
         allocations, credit = _fifo(named, amount)
         code = "partial" if amount < total else "overpayment"
         detail = f"{credit} credit" if credit else f"{total - amount} still due"
         reasons = (_reason(code, detail),)
-        return _Selection((named,), allocations, credit, reasons, WEIGHTS[code], True)
+        return _Selection((named,), allocations, credit, ZERO, reasons, WEIGHTS[code], True)
     if not partner_items:
         return _Selection(reasons=(_reason("no_open_item"),))
     singles = [item for item in partner_items if abs(item.residual - amount) <= tol]
     singles.sort(key=lambda item: (abs(item.residual - amount), _age(item)))
     if len(singles) == 1:
-        return _settle((singles[0],), amount, "amount_exact")
+        return _settle((singles[0],), amount, "amount_exact", tol)
     if len(singles) > 1:
         proposals = tuple((item,) for item in singles[:MAX_PROPOSALS])
         allocations, credit = _fifo(proposals[0], amount)
         reasons = (_reason("several_items", f"{len(singles)} invoices"),)
-        return _Selection(proposals, allocations, credit, reasons)
+        return _Selection(proposals, allocations, credit, reasons=reasons)
     size = max(0, min(int(policy.max_subset_items), SUBSET_CEILING))
     pool = partner_items[:size]
     found = _subsets(pool, amount, tol)
     if len(found) == 1:
-        return _settle(tuple(pool[i] for i in found[0]), amount, "subset")
+        return _settle(tuple(pool[i] for i in found[0]), amount, "subset", tol)
     if found:
         proposals = tuple(tuple(pool[i] for i in combo) for combo in found[:MAX_PROPOSALS])
         allocations, credit = _fifo(proposals[0], amount)
         more = "+" if len(found) >= _MAX_SUBSET_MATCHES else ""
         reasons = (_reason("several_subsets", f"{len(found)}{more} combinations"),)
-        return _Selection(proposals, allocations, credit, reasons)
+        return _Selection(proposals, allocations, credit, reasons=reasons)
     allocations, credit = _fifo(partner_items, amount)
     chosen = tuple(item for item in partner_items if item.id in {a.item_id for a in allocations})
-    return _Selection((chosen,), allocations, credit, (_reason("amount_mismatch"),))
+    return _Selection((chosen,), allocations, credit, reasons=(_reason("amount_mismatch"),))
 
 
 # --- decision -----------------------------------------------------------------------------
@@ -448,11 +534,17 @@ def _for_partner(partner_id, signals, line, amount, index, policy, tol):
     notes = []
     for signal in signals:
         for item in signal.items:
-            if item.currency == line.currency:
-                named.setdefault(item.id, item)
-            else:
+            if item.currency != line.currency:
                 notes.append(_reason("other_currency", f"{item.number} ({item.currency})"))
-    items = tuple(i for i in index.by_partner.get(partner_id, ()) if i.currency == line.currency)
+            elif index.current(item).residual <= 0:
+                notes.append(_reason("already_allocated", item.number))
+            else:
+                named.setdefault(item.id, index.current(item))
+    items = tuple(
+        current
+        for item in index.by_partner.get(partner_id, ())
+        if item.currency == line.currency and (current := index.current(item)).residual > 0
+    )
     named_items = tuple(sorted(named.values(), key=_age))
     selection = _select(items, named_items, amount, policy, tol)
     codes = dict.fromkeys(signal.code for signal in signals)
@@ -466,6 +558,9 @@ def _decide_line(line: BankLine, index: _Index, policy: Policy) -> Decision:
         return Decision(line.id, "ignored", None, (), 0, (_reason("invalid_amount"),))
     if amount <= 0:
         return Decision(line.id, "ignored", None, (), 0, (_reason("money_out"),))
+    for flag in ("reversal", "returned"):
+        if getattr(line, flag):
+            return Decision(line.id, "ignored", None, (), 0, (_reason(flag),))
     if line.currency not in index.currencies:
         return Decision(line.id, "unmatched", None, (), 0, (_reason("currency", line.currency),))
     tol = abs(_money(policy.write_off_tolerance) or ZERO)
@@ -502,8 +597,14 @@ def _decide_line(line: BankLine, index: _Index, policy: Policy) -> Decision:
         reasons.append(_reason("weak_identification"))
     if not selection.allocations:
         return Decision(line.id, "unmatched", partner_id, (), score, tuple(reasons))
+    # A transfer naming an invoice another transfer already paid is a person's call.
+    paid_twice = any(code == "already_allocated" for code, _detail in more_notes)
+    typed_only = not any(s.code in _NAMING for s in used)
+    agrees = any(code in _AMOUNT_AGREES for code, _detail in selection.reasons)
     auto = (
         bool(partners)
+        and not paid_twice
+        and (agrees or not typed_only)
         and selection.certain
         and len(selection.proposals) == 1
         and score >= policy.auto_threshold
@@ -517,13 +618,24 @@ def _decide_line(line: BankLine, index: _Index, policy: Policy) -> Decision:
         tuple(reasons),
         selection.credit,
         _ids(selection.proposals),
+        selection.write_off,
     )
 
 
 def decide(
     lines: Iterable[BankLine], candidates: Candidates, policy: Policy | None = None
 ) -> list[Decision]:
-    """One decision per line, in the order of ``lines``."""
+    """One decision per line, in the order of ``lines``.
+
+    Lines are decided in order: what an automatic decision books is no longer open for the
+    lines after it, so a transfer repeated in the same batch never pays an invoice twice.
+    """
     policy = policy or Policy()
     index = _Index(candidates)
-    return [_decide_line(line, index, policy) for line in lines]
+    decisions = []
+    for line in lines:
+        decision = _decide_line(line, index, policy)
+        if decision.state == "auto":
+            index.consume(decision.allocations)
+        decisions.append(decision)
+    return decisions
