@@ -47,6 +47,7 @@
         "views/collection_todo_views.xml",
         "views/res_partner_views.xml",
         "views/collection_virtual_iban_views.xml",
+        "views/collection_match_views.xml",
         "views/res_config_settings_views.xml",
         "views/pay_templates.xml",
         "report/report_invoice.xml",

@@ -139,6 +139,12 @@ def test_a_transfer_repeated_in_the_same_batch_pays_once():
     assert first.state == "auto" and paid(first) == {21: D("300.00")}
     assert second.state == "review" and "already_allocated" in codes(second)
     assert 21 not in paid(second)
+    # Even when nothing else is open for the customer, it waits for a person.
+    only = candidates([item(11, ALICE, "100.00")])
+    only_ref = only.items_by_partner[ALICE][0].reference
+    _first, again = decide([line("100.00", id_=1, reference=only_ref),
+                            line("100.00", id_=2, reference=only_ref)], only, Policy())
+    assert again.state == "review" and again.allocations == ()
     # Two partial payments of one invoice in a batch are both booked, up to its residual.
     a, b = decide([line("100.00", id_=1, reference=ref),
                    line("150.00", id_=2, reference=ref)], CANDS, Policy())

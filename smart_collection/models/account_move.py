@@ -5,7 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..services import epc_qr, legal, pay_tokens, references
+from ..services import epc_qr, legal, matching, pay_tokens, references
 
 _logger = logging.getLogger(__name__)
 
@@ -19,6 +19,13 @@ class AccountMove(models.Model):
         readonly=True,
         index="btree_not_null",
         help="Reference the customer quotes on a transfer; unique per company.",
+    )
+    collection_number_key = fields.Char(
+        string="Number Key",
+        compute="_compute_collection_number_key",
+        store=True,
+        index="btree_not_null",
+        help="The invoice number without separators, as payers write it in transfer texts.",
     )
     collection_token_nonce = fields.Char(copy=False, groups="base.group_system")
     collection_link_expiry = fields.Datetime(
@@ -224,6 +231,12 @@ class AccountMove(models.Model):
         ):
             return self.collection_reference or self._collection_rf_reference()
         return super()._get_invoice_computed_reference()
+
+    @api.depends("name", "move_type")
+    def _compute_collection_number_key(self):
+        for move in self:
+            key = matching.normalise_number(move.name) if move.move_type == "out_invoice" else ""
+            move.collection_number_key = key if len(key) >= 3 else False
 
     def _post(self, soft=True):
         self._collection_assign_virtual_iban()

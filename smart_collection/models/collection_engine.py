@@ -99,6 +99,8 @@ class CollectionEngine(models.AbstractModel):
         Move = self.env["account.move"]
         Move.flush_model()
         self.env["payment.transaction"].flush_model()
+        self.env["collection.match"].flush_model()
+        self.env["collection.match.allocation"].flush_model()
         partner_filter = (
             SQL(" AND m.commercial_partner_id = ANY(%s)", list(partner_ids))
             if partner_ids
@@ -114,6 +116,12 @@ class CollectionEngine(models.AbstractModel):
                            SELECT 1 FROM account_invoice_transaction_rel r
                              JOIN payment_transaction t ON t.id = r.transaction_id
                             WHERE r.invoice_id = m.id AND t.state IN ('pending', 'authorized')
+                       ) OR EXISTS (
+                           -- a transfer matched to it waits for booking or review
+                           SELECT 1 FROM collection_match_allocation a
+                             JOIN collection_match cm ON cm.id = a.match_id
+                            WHERE a.move_id = m.id AND NOT cm.reconciled
+                              AND cm.state IN ('auto', 'accepted', 'review')
                        ),
                        p.company_id
                   FROM account_move m

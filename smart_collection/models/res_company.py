@@ -72,6 +72,43 @@ class ResCompany(models.Model):
         string="Late Fee Product",
         help="Used on the customer invoices of recovery indemnities and late interest.",
     )
+    collection_match_threshold = fields.Integer(
+        string="Automatic Matching Score",
+        default=90,
+        help="Transfers scoring at least this much (out of 100), with only one way to book "
+        "them, are reconciled without review.",
+    )
+    collection_match_subset_items = fields.Integer(
+        string="Invoices Tried in Combinations",
+        default=12,
+        help="When one transfer pays several invoices, combinations of this many oldest open "
+        "invoices of the customer are tried (at most 24).",
+    )
+    collection_writeoff_tolerance = fields.Monetary(
+        string="Write-off Tolerance",
+        currency_field="currency_id",
+        help="A difference up to this amount between a transfer and the invoices it pays is "
+        "written off instead of leaving a few cents open.",
+    )
+    collection_writeoff_account_id = fields.Many2one(
+        "account.account",
+        string="Write-off Account",
+        check_company=True,
+        help="Receives the small differences written off when matching transfers.",
+    )
+
+    @api.constrains("collection_match_threshold", "collection_match_subset_items",
+                    "collection_writeoff_tolerance")
+    def _check_collection_matching(self):
+        for company in self:
+            if not 0 <= company.collection_match_threshold <= 100:
+                raise ValidationError(self.env._("The automatic matching score is out of 100."))
+            if not 0 <= company.collection_match_subset_items <= 24:
+                raise ValidationError(
+                    self.env._("Between 0 and 24 invoices can be tried in combinations.")
+                )
+            if company.collection_writeoff_tolerance < 0:
+                raise ValidationError(self.env._("The write-off tolerance cannot be negative."))
 
     @api.constrains("collection_sms_hours")
     def _check_collection_sms_hours(self):

@@ -27,6 +27,18 @@ class ResConfigSettings(models.TransientModel):
     collection_fee_product_id = fields.Many2one(
         related="company_id.collection_fee_product_id", readonly=False
     )
+    collection_match_threshold = fields.Integer(
+        related="company_id.collection_match_threshold", readonly=False
+    )
+    collection_match_subset_items = fields.Integer(
+        related="company_id.collection_match_subset_items", readonly=False
+    )
+    collection_writeoff_tolerance = fields.Monetary(
+        related="company_id.collection_writeoff_tolerance", readonly=False
+    )
+    collection_writeoff_account_id = fields.Many2one(
+        related="company_id.collection_writeoff_account_id", readonly=False
+    )
     collection_virtual_iban_mode = fields.Selection(
         related="company_id.collection_virtual_iban_mode", readonly=False
     )

@@ -595,10 +595,11 @@ def _decide_line(line: BankLine, index: _Index, policy: Policy) -> Decision:
     reasons += [*notes, *more_notes, *selection.reasons]
     if not partners:
         reasons.append(_reason("weak_identification"))
-    if not selection.allocations:
-        return Decision(line.id, "unmatched", partner_id, (), score, tuple(reasons))
     # A transfer naming an invoice another transfer already paid is a person's call.
     paid_twice = any(code == "already_allocated" for code, _detail in more_notes)
+    if not selection.allocations:
+        state = "review" if paid_twice else "unmatched"
+        return Decision(line.id, state, partner_id, (), score, tuple(reasons))
     typed_only = not any(s.code in _NAMING for s in used)
     agrees = any(code in _AMOUNT_AGREES for code, _detail in selection.reasons)
     auto = (

@@ -1,4 +1,5 @@
 from . import (
+    test_bank_matching,
     test_collector_screens,
     test_demo_run,
     test_fees,

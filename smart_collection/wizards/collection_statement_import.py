@@ -5,6 +5,9 @@ from odoo.exceptions import UserError
 
 from ..services import bank_statement
 
+# Up to this many new lines are matched while the user waits; more go to the cron.
+MATCH_NOW = 500
+
 
 class CollectionStatementImport(models.TransientModel):
     """Import a CAMT.053/054 or CSV bank statement: all of it or nothing, never twice."""
@@ -119,6 +122,18 @@ class CollectionStatementImport(models.TransientModel):
             new=len(created),
             known=len(lines) - len(vals_list),
         )
+        if len(created) <= MATCH_NOW:
+            decisions = self.env["collection.matcher"].sudo()._collection_match(created.ids)
+            booked = sum(1 for d in decisions if d.state == "auto")
+            message += " " + self.env._(
+                "%(booked)s booked on invoices, %(review)s to review.",
+                booked=booked,
+                review=sum(1 for d in decisions if d.state in ("review", "unmatched")),
+            )
+        else:
+            # A large file is matched in the background, in committed batches.
+            self.env.ref("smart_collection.ir_cron_collection_match_statement_lines")._trigger()
+            message += " " + self.env._("Matching runs in the background.")
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -126,7 +141,9 @@ class CollectionStatementImport(models.TransientModel):
                 "type": "success" if created else "warning",
                 "message": message,
                 "sticky": False,
-                "next": {"type": "ir.actions.act_window_close"},
+                "next": self.env["ir.actions.act_window"]._for_xml_id(
+                    "smart_collection.action_collection_match"
+                ),
             },
         }
 

@@ -1,0 +1,550 @@
+import json
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from odoo import Command, _, api, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..services import matching, references
+from .collection_engine import OPEN_INVOICE_WHERE
+
+_logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+# Allocations of decisions not booked yet count as paid: for the next decisions and for the
+# reminders (the customer has paid, the booking is on its way). Correlated on m.id so that it
+# reads the allocation index, never the whole table.
+PENDING_ALLOCATIONS = SQL(
+    """
+    SELECT sum(a.amount) AS amount
+      FROM collection_match_allocation a
+      JOIN collection_match cm ON cm.id = a.match_id
+     WHERE a.move_id = m.id AND cm.state IN ('auto', 'accepted') AND NOT cm.reconciled
+    """
+)
+
+
+class CollectionMatcher(models.AbstractModel):
+    """Matches incoming bank transfers to open customer invoices.
+
+    Candidates are gathered for a whole batch of statement lines with a few indexed SQL
+    queries, the decisions come from the pure core (services/matching.py), are stored in
+    ``collection.match`` with set-based inserts, and the confident ones are booked."""
+
+    _name = "collection.matcher"
+    _description = "Bank Transfer Matching"
+
+    # ------------------------------------------------------------------ entry points
+
+    @api.model
+    def _cron_match_statement_lines(self, batch_size=BATCH_SIZE):
+        """Decide every undecided incoming transfer, in committed batches."""
+        engine = self.env["collection.engine"]
+        done = 0
+        while True:
+            ids = self._collection_claim(batch_size)
+            if not ids:
+                break
+            self.sudo()._collection_match(ids)
+            done += len(ids)
+            engine._collection_commit()
+            remaining = self.env.execute_query(SQL(
+                "SELECT count(*) FROM account_bank_statement_line l WHERE %s", self._undecided()
+            ))[0][0]
+            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        _logger.info("collection: %s bank transfer(s) matched", done)
+        return done
+
+    @api.model
+    def _collection_match(self, line_ids, reconcile=True):
+        """Decide, store and (unless ``reconcile`` is false) book the given statement lines.
+
+        Lines already decided or reconciled are left alone. Returns the decisions, in the
+        order of ``line_ids``."""
+        decided = {}
+        for company_id, lines in self._collection_read_lines(line_ids).items():
+            company = self.env["res.company"].browse(company_id)
+            decisions, items = self._collection_decide(company, lines)
+            self._collection_store(company, lines, decisions, items)
+            decided.update((decision.line_id, decision) for decision in decisions)
+        if reconcile and decided:
+            Match = self.env["collection.match"]
+            Match.flush_model()
+            self._collection_book(Match.search([
+                ("statement_line_id", "in", list(decided)),
+                ("state", "=", "auto"),
+                ("reconciled", "=", False),
+            ]))
+        return [decided[line_id] for line_id in line_ids if line_id in decided]
+
+    # ------------------------------------------------------------------ reading
+
+    @api.model
+    def _undecided(self):
+        return SQL(
+            "NOT COALESCE(l.is_reconciled, false) AND l.amount <> 0"
+            " AND NOT EXISTS (SELECT 1 FROM collection_match cm"
+            " WHERE cm.statement_line_id = l.id)"
+        )
+
+    @api.model
+    def _collection_claim(self, limit):
+        """Lock up to ``limit`` undecided lines; another worker skips them."""
+        self.env["account.bank.statement.line"].flush_model()
+        self.env["collection.match"].flush_model()
+        return [row[0] for row in self.env.execute_query(SQL(
+            "SELECT l.id FROM account_bank_statement_line l WHERE %s"
+            " ORDER BY l.id LIMIT %s FOR UPDATE OF l SKIP LOCKED",
+            self._undecided(), limit,
+        ))]
+
+    @api.model
+    def _collection_read_lines(self, line_ids):
+        """Undecided lines as the core's BankLine, per company, in the order given."""
+        for model in ("account.bank.statement.line", "account.move", "collection.match"):
+            self.env[model].flush_model()
+        rows = self.env.execute_query(SQL(
+            """
+            SELECT l.id, l.company_id, c.name,
+                   CASE WHEN l.foreign_currency_id IS NOT NULL THEN l.amount_currency
+                        ELSE l.amount END,
+                   l.collection_credited_iban, l.account_number, l.partner_name,
+                   l.collection_structured_ref, l.payment_ref,
+                   l.collection_reversal, l.collection_returned
+              FROM account_bank_statement_line l
+              JOIN account_move m ON m.id = l.move_id AND m.state = 'posted'
+              JOIN res_currency c ON c.id = COALESCE(l.foreign_currency_id, l.currency_id)
+             WHERE l.id = ANY(%s) AND %s
+            """,
+            list(line_ids), self._undecided(),
+        ))
+        by_id = {row[0]: row for row in rows}
+        per_company = defaultdict(list)
+        for line_id in dict.fromkeys(line_ids):
+            if line_id not in by_id:
+                continue
+            (_id, company_id, currency, amount, credited, debtor, name, ref, text,
+             reversal, returned) = by_id[line_id]
+            per_company[company_id].append(matching.BankLine(
+                id=line_id,
+                amount=Decimal(str(amount or 0)),
+                currency=currency,
+                credited_iban=credited or "",
+                debtor_iban=debtor or "",
+                debtor_name=name or "",
+                reference=ref or "",
+                text=text or "",
+                reversal=bool(reversal),
+                returned=bool(returned),
+            ))
+        return per_company
+
+    @api.model
+    def _collection_policy(self, company):
+        # Without an account to book it on, nothing can be written off.
+        tolerance = company.collection_writeoff_tolerance if (
+            company.collection_writeoff_account_id
+        ) else 0
+        return matching.Policy(
+            auto_threshold=company.collection_match_threshold,
+            max_subset_items=company.collection_match_subset_items,
+            write_off_tolerance=Decimal(str(tolerance or 0)),
+        )
+
+    @api.model
+    def _collection_decide(self, company, lines):
+        candidates, items = self._collection_candidates(company, lines)
+        decisions = matching.decide(lines, candidates, self._collection_policy(company))
+        return decisions, items
+
+    @api.model
+    def _collection_candidates(self, company, lines):
+        """Everything the core may need for ``lines``, in a handful of indexed lookups."""
+        keys = set()
+        for line in lines:
+            keys |= matching.reference_keys(line) | matching.text_keys(line)
+        keys = sorted(keys)
+        credited = sorted({matching.normalise_number(ln.credited_iban) for ln in lines} - {""})
+        debtors = sorted({matching.normalise_number(ln.debtor_iban) for ln in lines} - {""})
+        names = sorted({ln.debtor_name.strip().lower() for ln in lines} - {""})
+        cid = company.id
+
+        named_partners = {
+            row[0] for row in self.env.execute_query(SQL(
+                """
+                SELECT DISTINCT m.commercial_partner_id FROM account_move m
+                 WHERE %(open)s AND m.company_id = %(company)s
+                   AND (m.collection_reference = ANY(%(keys)s)
+                        OR m.collection_number_key = ANY(%(keys)s))
+                """,
+                open=OPEN_INVOICE_WHERE, company=cid, keys=keys,
+            ))
+        } if keys else set()
+
+        by_virtual_iban, invoice_by_virtual_iban = {}, {}
+        if credited:
+            Viban = self.env["collection.virtual.iban"]
+            Viban.flush_model()
+            invoice_col = SQL("v.invoice_id") if "invoice_id" in Viban._fields else SQL("NULL")
+            for iban, partner_id, invoice_id in self.env.execute_query(SQL(
+                "SELECT v.iban, v.partner_id, %s FROM collection_virtual_iban v"
+                " WHERE v.iban = ANY(%s) AND v.company_id = %s",
+                invoice_col, credited, cid,
+            )):
+                by_virtual_iban[iban] = partner_id
+                if invoice_id:
+                    invoice_by_virtual_iban[iban] = invoice_id
+
+        by_debtor_iban = {}
+        if debtors:
+            self.env["res.partner.bank"].flush_model()
+            for iban, partner_ids in self.env.execute_query(SQL(
+                """
+                SELECT b.sanitized_acc_number, array_agg(DISTINCT p.commercial_partner_id)
+                  FROM res_partner_bank b
+                  JOIN res_partner p ON p.id = b.partner_id
+                 WHERE b.sanitized_acc_number = ANY(%s) AND b.active
+                   AND (b.company_id IS NULL OR b.company_id = %s)
+                   AND p.commercial_partner_id <> %s
+                 GROUP BY b.sanitized_acc_number
+                """,
+                debtors, cid, company.partner_id.id,
+            )):
+                if len(partner_ids) == 1:  # an account shared by two customers names nobody
+                    by_debtor_iban[iban] = partner_ids[0]
+
+        partner_names = {}
+        if names:
+            self.env["res.partner"].flush_model()
+            partner_names = dict(self.env.execute_query(SQL(
+                """
+                SELECT p.id, p.name FROM res_partner p
+                 WHERE lower(p.name) = ANY(%s) AND p.parent_id IS NULL AND p.active
+                   AND (p.company_id IS NULL OR p.company_id = %s) AND p.id <> %s
+                """,
+                names, cid, company.partner_id.id,
+            )))
+
+        partners = (
+            named_partners | set(by_virtual_iban.values()) | set(by_debtor_iban.values())
+            | set(partner_names)
+        )
+        items = self._collection_open_items(company, partner_ids=sorted(partners))
+        key_set = set(keys)
+        by_partner = defaultdict(list)
+        for item in items.values():
+            by_partner[item.partner_id].append(item)
+        candidates = matching.Candidates(
+            by_reference={
+                item.reference: item for item in items.values() if item.reference in key_set
+            },
+            by_virtual_iban=by_virtual_iban,
+            by_debtor_iban=by_debtor_iban,
+            by_number={
+                matching.normalise_number(item.number): item for item in items.values()
+                if matching.normalise_number(item.number) in key_set
+            },
+            items_by_partner={p: tuple(group) for p, group in by_partner.items()},
+            partner_names=partner_names,
+            item_by_virtual_iban={
+                iban: items[move_id] for iban, move_id in invoice_by_virtual_iban.items()
+                if move_id in items
+            },
+        )
+        return candidates, items
+
+    @api.model
+    def _collection_open_items(self, company, move_ids=None, partner_ids=None):
+        """Open customer invoices as the core's OpenItem, net of bookings on their way."""
+        if not move_ids and not partner_ids:
+            return {}
+        for model in ("account.move", "collection.match", "collection.match.allocation"):
+            self.env[model].flush_model()
+        where = (
+            SQL("m.id = ANY(%s)", list(move_ids)) if move_ids
+            else SQL("m.commercial_partner_id = ANY(%s)", list(partner_ids))
+        )
+        rows = self.env.execute_query(SQL(
+            """
+            SELECT m.id, m.commercial_partner_id, m.amount_residual - COALESCE(p.amount, 0),
+                   c.name, m.collection_reference, m.name, m.invoice_date_due, m.invoice_date
+              FROM account_move m
+              JOIN res_currency c ON c.id = m.currency_id
+              LEFT JOIN LATERAL (%(pending)s) p ON true
+             WHERE %(open)s AND m.company_id = %(company)s AND %(where)s
+            """,
+            pending=PENDING_ALLOCATIONS, open=OPEN_INVOICE_WHERE, company=company.id,
+            where=where,
+        ))
+        return {
+            move_id: matching.OpenItem(
+                id=move_id,
+                partner_id=partner_id,
+                residual=Decimal(str(residual or 0)),
+                currency=currency,
+                reference=references.compact(reference or ""),
+                number=number or "",
+                due_date=due or invoice_date,
+            )
+            for move_id, partner_id, residual, currency, reference, number, due, invoice_date
+            in rows
+        }
+
+    # ------------------------------------------------------------------ storing
+
+    @api.model
+    def _collection_store(self, company, lines, decisions, items):
+        """Insert the decisions, their allocations and proposals with set-based SQL."""
+        if not decisions:
+            return
+        line_date = dict(self.env.execute_query(SQL(
+            "SELECT l.id, m.date FROM account_bank_statement_line l"
+            " JOIN account_move m ON m.id = l.move_id WHERE l.id = ANY(%s)",
+            [ln.id for ln in lines],
+        )))
+        line_amount = {ln.id: ln for ln in lines}
+        currencies = dict(self.env.execute_query(SQL(
+            "SELECT name, id FROM res_currency WHERE name = ANY(%s)",
+            sorted({ln.currency for ln in lines}),
+        )))
+        uid = self.env.uid
+        columns = defaultdict(list)
+        for decision in decisions:
+            line = line_amount[decision.line_id]
+            columns["line"].append(decision.line_id)
+            columns["partner"].append(decision.partner_id)
+            columns["state"].append(decision.state)
+            columns["score"].append(decision.score)
+            columns["reasons"].append(json.dumps([list(r) for r in decision.reasons]))
+            columns["codes"].append(",".join(code for code, _detail in decision.reasons))
+            columns["credit"].append(decision.credit)
+            columns["write_off"].append(decision.write_off)
+            columns["amount"].append(line.amount if line.amount.is_finite() else None)
+            columns["currency"].append(currencies.get(line.currency))
+            columns["date"].append(line_date.get(decision.line_id))
+        fallback_currency = company.currency_id.id
+        columns["currency"] = [c or fallback_currency for c in columns["currency"]]
+        stored = dict(self.env.execute_query(SQL(
+            """
+            INSERT INTO collection_match (
+                statement_line_id, company_id, partner_id, state, score, reasons,
+                reason_codes, credit_amount, write_off_amount, amount, currency_id, date,
+                reconciled, create_uid, write_uid, create_date, write_date)
+            SELECT u.line, %(company)s, u.partner, u.state, u.score, u.reasons, u.codes,
+                   u.credit, u.write_off, u.amount, u.currency, u.date,
+                   false, %(uid)s, %(uid)s, now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM unnest(%(line)s::int[], %(partner)s::int[], %(state)s::varchar[],
+                          %(score)s::int[], %(reasons)s::jsonb[], %(codes)s::varchar[],
+                          %(credit)s::numeric[], %(write_off)s::numeric[], %(amount)s::numeric[],
+                          %(currency)s::int[], %(date)s::date[])
+                   AS u(line, partner, state, score, reasons, codes, credit, write_off,
+                        amount, currency, date)
+            ON CONFLICT (statement_line_id) DO NOTHING
+            RETURNING statement_line_id, id
+            """,
+            company=company.id, uid=uid, **columns,
+        )))
+        alloc_cols = defaultdict(list)
+        proposals = defaultdict(list)
+        for decision in decisions:
+            match_id = stored.get(decision.line_id)
+            if not match_id:
+                continue
+            for allocation in decision.allocations:
+                alloc_cols["match"].append(match_id)
+                alloc_cols["move"].append(allocation.item_id)
+                alloc_cols["amount"].append(allocation.amount)
+            if decision.state != "auto":
+                for rank, combo in enumerate(decision.proposals, 1):
+                    partner_id = items[combo[0]].partner_id if combo[0] in items else None
+                    proposals["match"].append(match_id)
+                    proposals["sequence"].append(rank)
+                    proposals["partner"].append(partner_id)
+                    proposals["moves"].append(combo)
+        if alloc_cols:
+            self.env.cr.execute(SQL(
+                """
+                INSERT INTO collection_match_allocation (
+                    match_id, move_id, amount, create_uid, write_uid, create_date, write_date)
+                SELECT u.match, u.move, u.amount, %(uid)s, %(uid)s,
+                       now() at time zone 'UTC', now() at time zone 'UTC'
+                  FROM unnest(%(match)s::int[], %(move)s::int[], %(amount)s::numeric[])
+                       AS u(match, move, amount)
+                """,
+                uid=uid, **alloc_cols,
+            ))
+        if proposals:
+            ids = self.env.execute_query(SQL(
+                """
+                INSERT INTO collection_match_proposal (
+                    match_id, sequence, partner_id, create_uid, write_uid, create_date,
+                    write_date)
+                SELECT u.match, u.sequence, u.partner, %(uid)s, %(uid)s,
+                       now() at time zone 'UTC', now() at time zone 'UTC'
+                  FROM unnest(%(match)s::int[], %(sequence)s::int[], %(partner)s::int[])
+                       AS u(match, sequence, partner)
+                RETURNING match_id, sequence, id
+                """,
+                uid=uid, match=proposals["match"], sequence=proposals["sequence"],
+                partner=proposals["partner"],
+            ))
+            proposal_id = {(m, s): i for m, s, i in ids}
+            rel_proposal, rel_move = [], []
+            for match_id, rank, moves in zip(
+                proposals["match"], proposals["sequence"], proposals["moves"], strict=True
+            ):
+                for move_id in moves:
+                    rel_proposal.append(proposal_id[match_id, rank])
+                    rel_move.append(move_id)
+            self.env.cr.execute(SQL(
+                "INSERT INTO collection_match_proposal_move_rel (proposal_id, move_id)"
+                " SELECT * FROM unnest(%s::int[], %s::int[]) ON CONFLICT DO NOTHING",
+                rel_proposal, rel_move,
+            ))
+        self.env["collection.match"].invalidate_model()
+        self.env["collection.match.allocation"].invalidate_model()
+        self.env["collection.match.proposal"].invalidate_model()
+
+    @api.model
+    def _collection_replace_allocations(self, match, allocations, credit, write_off):
+        match.allocation_ids.unlink()
+        self.env["collection.match.allocation"].create([
+            {"match_id": match.id, "move_id": a.item_id, "amount": float(a.amount)}
+            for a in allocations
+        ])
+        match.write({"credit_amount": float(credit), "write_off_amount": float(write_off)})
+
+    # ------------------------------------------------------------------ booking
+
+    @api.model
+    def _collection_book(self, matches, raise_errors=False):
+        """Reconcile the statement lines of ``matches`` with their invoices.
+
+        Each line's journal entry is rewritten in a savepoint (a failure sends that match to
+        review with the reason), then all reconciliations are made in one batch."""
+        plan, booked = [], self.env["collection.match"]
+        for match in matches:
+            try:
+                with self.env.cr.savepoint():
+                    plan += self._collection_prepare_booking(match)
+                booked |= match
+            except (UserError, ValidationError) as exc:
+                if raise_errors:
+                    raise
+                self.env.invalidate_all()
+                self._collection_booking_failed(match, exc)
+        if not plan:
+            return booked
+        try:
+            with self.env.cr.savepoint():
+                self.env["account.move.line"]._reconcile_plan(plan)
+        except (UserError, ValidationError) as exc:
+            if raise_errors:
+                raise
+            self.env.invalidate_all()
+            _logger.warning("collection: batch reconciliation failed (%s), one by one", exc)
+            for match in booked:
+                match.statement_line_id.action_undo_reconciliation()
+            return self._collection_book_one_by_one(booked)
+        booked.write({"reconciled": True})
+        return booked
+
+    @api.model
+    def _collection_book_one_by_one(self, matches):
+        booked = self.env["collection.match"]
+        for match in matches:
+            try:
+                with self.env.cr.savepoint():
+                    self.env["account.move.line"]._reconcile_plan(
+                        self._collection_prepare_booking(match)
+                    )
+                    match.reconciled = True
+                booked |= match
+            except (UserError, ValidationError) as exc:
+                self.env.invalidate_all()
+                self._collection_booking_failed(match, exc)
+        return booked
+
+    @api.model
+    def _collection_booking_failed(self, match, exc):
+        match.write({"state": "review"})
+        match._collection_add_reason("booking_failed", str(exc.args[0] if exc.args else exc))
+
+    @api.model
+    def _collection_prepare_booking(self, match):
+        """Turn the line's suspense entry into receivable lines; return what to reconcile."""
+        st_line = match.statement_line_id
+        liquidity, suspense, other = st_line._seek_for_lines()
+        if other or not suspense or st_line.is_reconciled:
+            raise UserError(_("The transfer is already booked on other entries."))
+        partner = match.partner_id
+        if not partner:
+            raise UserError(_("No customer to book the transfer on."))
+        company = match.company_id
+        vals, receivables = [], []
+        for allocation in match.allocation_ids:
+            invoice = allocation.move_id
+            lines = invoice.line_ids.filtered(
+                lambda ln: ln.account_id.account_type == "asset_receivable" and not ln.reconciled
+            )
+            if (
+                invoice.state != "posted"
+                or not lines
+                or invoice.currency_id.compare_amounts(invoice.amount_residual, allocation.amount)
+                < 0
+            ):
+                raise UserError(
+                    _("%(invoice)s no longer has %(amount)s open.", invoice=invoice.display_name,
+                      amount=allocation.amount)
+                )
+            vals.append(self._collection_counterpart(
+                st_line, lines[0].account_id, partner, -allocation.amount, invoice.name
+            ))
+            receivables.append(lines)
+        if match.credit_amount:
+            account = partner.with_company(company).property_account_receivable_id
+            vals.append(self._collection_counterpart(
+                st_line, account, partner, -match.credit_amount, _("Customer credit")
+            ))
+        if match.write_off_amount:
+            account = company.collection_writeoff_account_id
+            if not account:
+                raise UserError(_("Set a write-off account in the collection settings."))
+            vals.append(self._collection_counterpart(
+                st_line, account, partner, match.write_off_amount, _("Write-off")
+            ))
+        if not vals:
+            raise UserError(_("Nothing to book."))
+        # The company-currency rounding of the parts goes to the last part.
+        diff = company.currency_id.round(
+            sum(liquidity.mapped("balance")) + sum(v["balance"] for v in vals)
+        )
+        vals[-1]["balance"] -= diff
+        for v in vals:
+            balance = v.pop("balance")
+            v.update(debit=max(balance, 0.0), credit=max(-balance, 0.0))
+        if st_line.partner_id != partner:
+            st_line.partner_id = partner
+        before = st_line.line_ids
+        st_line.with_context(skip_readonly_check=True, force_delete=True).write({
+            "line_ids": [Command.delete(suspense.id)] + [Command.create(v) for v in vals],
+        })
+        created = (st_line.line_ids - before).sorted("id")
+        return [created[i] + lines for i, lines in enumerate(receivables)]
+
+    @api.model
+    def _collection_counterpart(self, st_line, account, partner, amount, label):
+        currency = st_line.foreign_currency_id or st_line.currency_id
+        amounts = st_line._prepare_counterpart_amounts_using_st_line_rate(
+            currency, None, float(amount)
+        )
+        return {
+            "name": label,
+            "account_id": account.id,
+            "partner_id": partner.id,
+            "currency_id": currency.id,
+            "amount_currency": amounts["amount_currency"],
+            "balance": amounts["balance"],
+        }
