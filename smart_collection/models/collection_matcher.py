@@ -3,7 +3,7 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from odoo import Command, _, api, models
+from odoo import _, api, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
@@ -422,49 +422,38 @@ class CollectionMatcher(models.AbstractModel):
     def _collection_book(self, matches, raise_errors=False):
         """Reconcile the statement lines of ``matches`` with their invoices.
 
-        Each line's journal entry is rewritten in a savepoint (a failure sends that match to
-        review with the reason), then all reconciliations are made in one batch."""
-        plan, booked = [], self.env["collection.match"]
+        The whole batch is written at once (one create of journal items, one reconciliation
+        plan): the ORM is fast in batches and slow one by one. When the batch fails, each
+        match is retried alone in a savepoint, and the one that fails goes to review with
+        the reason. Returns the booked matches."""
+        Match = self.env["collection.match"]
+        prepared = []
         for match in matches:
             try:
-                with self.env.cr.savepoint():
-                    plan += self._collection_prepare_booking(match)
-                booked |= match
-            except (UserError, ValidationError) as exc:
+                prepared.append(self._collection_prepare_booking(match))
+            except UserError as exc:
                 if raise_errors:
                     raise
-                self.env.invalidate_all()
                 self._collection_booking_failed(match, exc)
-        if not plan:
-            return booked
-        try:
-            with self.env.cr.savepoint():
-                self.env["account.move.line"]._reconcile_plan(plan)
-        except (UserError, ValidationError) as exc:
-            if raise_errors:
-                raise
-            self.env.invalidate_all()
-            _logger.warning("collection: batch reconciliation failed (%s), one by one", exc)
-            for match in booked:
-                match.statement_line_id.action_undo_reconciliation()
-            return self._collection_book_one_by_one(booked)
-        booked.write({"reconciled": True})
-        return booked
-
-    @api.model
-    def _collection_book_one_by_one(self, matches):
-        booked = self.env["collection.match"]
-        for match in matches:
+        if not prepared:
+            return Match
+        if raise_errors:
+            return self._collection_write_bookings(prepared)
+        if len(prepared) > 1:
             try:
                 with self.env.cr.savepoint():
-                    self.env["account.move.line"]._reconcile_plan(
-                        self._collection_prepare_booking(match)
-                    )
-                    match.reconciled = True
-                booked |= match
+                    return self._collection_write_bookings(prepared)
             except (UserError, ValidationError) as exc:
                 self.env.invalidate_all()
-                self._collection_booking_failed(match, exc)
+                _logger.warning("collection: batch booking failed (%s), one by one", exc)
+        booked = Match
+        for booking in prepared:
+            try:
+                with self.env.cr.savepoint():
+                    booked |= self._collection_write_bookings([booking])
+            except (UserError, ValidationError) as exc:
+                self.env.invalidate_all()
+                self._collection_booking_failed(booking["match"], exc)
         return booked
 
     @api.model
@@ -474,7 +463,7 @@ class CollectionMatcher(models.AbstractModel):
 
     @api.model
     def _collection_prepare_booking(self, match):
-        """Turn the line's suspense entry into receivable lines; return what to reconcile."""
+        """Check the match can still be booked and compute the journal items to write."""
         st_line = match.statement_line_id
         liquidity, suspense, other = st_line._seek_for_lines()
         if other or not suspense or st_line.is_reconciled:
@@ -524,15 +513,81 @@ class CollectionMatcher(models.AbstractModel):
         vals[-1]["balance"] -= diff
         for v in vals:
             balance = v.pop("balance")
-            v.update(debit=max(balance, 0.0), credit=max(-balance, 0.0))
-        if st_line.partner_id != partner:
-            st_line.partner_id = partner
-        before = st_line.line_ids
-        st_line.with_context(skip_readonly_check=True, force_delete=True).write({
-            "line_ids": [Command.delete(suspense.id)] + [Command.create(v) for v in vals],
-        })
-        created = (st_line.line_ids - before).sorted("id")
-        return [created[i] + lines for i, lines in enumerate(receivables)]
+            v.update(move_id=st_line.move_id.id, debit=max(balance, 0.0), credit=max(-balance, 0.0))
+        # The usual case, one invoice paid exactly: the suspense item itself becomes the
+        # receivable item (same amounts), nothing is created or deleted.
+        rewrite = (
+            len(vals) == 1
+            and receivables
+            and suspense.currency_id.id == vals[0]["currency_id"]
+            and suspense.currency_id.compare_amounts(
+                suspense.amount_currency, vals[0]["amount_currency"]
+            ) == 0
+            and company.currency_id.compare_amounts(
+                suspense.balance, vals[0]["debit"] - vals[0]["credit"]
+            ) == 0
+        )
+        return {
+            "rewrite": rewrite,
+            "match": match,
+            "st_line": st_line,
+            "liquidity": liquidity,
+            "suspense": suspense,
+            "vals": vals,
+            "receivables": receivables,
+        }
+
+    @api.model
+    def _collection_write_bookings(self, bookings):
+        """Replace the suspense items by receivable items and reconcile, for all at once.
+
+        Written like the statement line's own synchronisation would (partner on the line,
+        its entry and liquidity item), without its one-by-one rewrite of every item. The
+        entry's chatter does not list every item: the match's own history records the
+        booking and its undo."""
+        no_sync = {"skip_account_move_synchronization": True, "tracking_disable": True}
+        by_partner = defaultdict(list)
+        for booking in bookings:
+            if booking["st_line"].partner_id != booking["match"].partner_id:
+                by_partner[booking["match"].partner_id].append(booking)
+        for partner, group in by_partner.items():
+            st_lines = self.env["account.bank.statement.line"].union(
+                *(b["st_line"] for b in group)
+            )
+            st_lines.with_context(**no_sync).write({"partner_id": partner.id})
+            st_lines.move_id.with_context(**no_sync, skip_readonly_check=True).write(
+                {"partner_id": partner.id}
+            )
+            # The suspense item that becomes the receivable one takes the partner here too.
+            self.env["account.move.line"].union(
+                *(b["liquidity"] | (b["suspense"] if b["rewrite"] else b["liquidity"])
+                  for b in group)
+            ).with_context(**no_sync).write({"partner_id": partner.id})
+        Line = self.env["account.move.line"].with_context(**no_sync, force_delete=True)
+        plan = []
+        rewritten = [b for b in bookings if b["rewrite"]]
+        by_account = defaultdict(list)
+        for booking in rewritten:
+            by_account[booking["vals"][0]["account_id"]].append(booking)
+        for account_id, group in by_account.items():
+            Line.union(*(b["suspense"] for b in group)).write({"account_id": account_id})
+        plan += [b["suspense"] + b["receivables"][0] for b in rewritten]
+        rebuilt = [b for b in bookings if not b["rewrite"]]
+        if rebuilt:
+            moves = self.env["account.move"].union(*(b["st_line"].move_id for b in rebuilt))
+            with moves._check_balanced({"records": moves}):
+                Line.union(*(b["suspense"] for b in rebuilt)).unlink()
+                created = Line.create([v for b in rebuilt for v in b["vals"]])
+            position = 0
+            for booking in rebuilt:
+                for receivables in booking["receivables"]:
+                    plan.append(created[position] + receivables)
+                    position += 1
+                position += len(booking["vals"]) - len(booking["receivables"])
+        self.env["account.move.line"]._reconcile_plan(plan)
+        matches = self.env["collection.match"].union(*(b["match"] for b in bookings))
+        matches.write({"reconciled": True})
+        return matches
 
     @api.model
     def _collection_counterpart(self, st_line, account, partner, amount, label):

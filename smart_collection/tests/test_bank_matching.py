@@ -167,6 +167,25 @@ class TestBankMatching(CollectionCommon):
         self.assertEqual((second.state, second.reconciled), ("review", False))
         self.assertIn("already paid by another transfer", second.reason_text)
 
+    def test_invoice_paid_meanwhile_sends_its_transfer_to_review(self):
+        first, second = self._overdue(70.0), self._overdue(71.0)
+        lines = [
+            self._transfer(inv.amount_total, collection_structured_ref=inv.collection_reference)
+            for inv in (first, second)
+        ]
+        self.matcher._collection_match([ln.id for ln in lines], reconcile=False)
+        self._collection_pay_in_full(first)  # paid at the counter before the booking
+        matches = self.env["collection.match"].search(
+            [("statement_line_id", "in", [ln.id for ln in lines])]
+        )
+        booked = self.matcher._collection_book(matches)
+        failed = matches - booked
+        self.assertEqual(booked.allocation_ids.move_id, second)
+        self.assertEqual(second.payment_state, "paid")
+        self.assertEqual((failed.state, failed.reconciled), ("review", False))
+        self.assertIn("Could not be booked", failed.reason_text)
+        self.assertFalse(failed.statement_line_id.is_reconciled)
+
     def test_camt_import_matches_at_once_in_the_statement_currency(self):
         eur = self.env.ref("base.EUR")
         eur.active = True
