@@ -54,6 +54,7 @@
         "wizards/collection_payment_request_views.xml",
         "wizards/collection_wizard_views.xml",
         "wizards/collection_statement_import_views.xml",
+        "wizards/collection_virtual_iban_import_views.xml",
     ],
     "demo": [
         "data/collection_demo.xml",

@@ -19,6 +19,7 @@ from . import (
     collection_scenario_level,
     collection_virtual_iban,
     collection_virtual_iban_range,
+    collection_virtual_iban_pool,
     collection_webhook_event,
     report_collection_letter,
     res_company,

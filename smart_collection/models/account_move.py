@@ -245,30 +245,29 @@ class AccountMove(models.Model):
         return posted
 
     def _collection_assign_virtual_iban(self):
-        """Customer invoices carry the customer's own IBAN when the company uses them."""
+        """Customer invoices carry their payer's own IBAN when the company uses them.
+
+        Per customer, invoice or point of sale (company setting). A source that cannot give one
+        (used up, Stripe error) never blocks posting: the company account is printed and the
+        invoice says why. Another payer's virtual IBAN is never left on an invoice.
+        """
+        Viban = self.env["collection.virtual.iban"].sudo()
+        failed = {}  # a failing source is not asked again for the rest of the batch
         for move in self.filtered(lambda m: m.move_type == "out_invoice"):
-            company = move.company_id
-            if company.collection_virtual_iban_mode != "customer":
-                continue
-            partner = move.commercial_partner_id
-            viban = self.env["collection.virtual.iban"].search(
-                [("partner_id", "=", partner.id), ("company_id", "=", company.id),
-                 ("state", "=", "active")],
-                limit=1,
-            )
-            if not viban:
-                account_range = self.env["collection.virtual.iban.range"].search(
-                    [("company_id", "=", company.id)], order="id", limit=1
+            try:
+                viban = Viban._collection_for_invoice(move, failed)
+            except UserError as exc:
+                viban = Viban
+                move.message_post(
+                    body=_("No virtual IBAN for this invoice, the company account is printed: %s",
+                           exc.args[0])
                 )
-                if not account_range:
-                    continue
-                try:
-                    viban = account_range._collection_allocate(partner)
-                except UserError as exc:
-                    # A used-up range never blocks invoicing: the company account is printed.
-                    move.message_post(body=str(exc))
-                    continue
-            move.partner_bank_id = viban.bank_account_id
+            if viban:
+                move.partner_bank_id = viban.bank_account_id
+                continue
+            fallback = Viban._collection_fallback_account(move)
+            if fallback is not None:
+                move.partner_bank_id = fallback
 
     def action_collection_regenerate_link(self):
         """Revoke the current pay link and issue a new one with a fresh validity period."""

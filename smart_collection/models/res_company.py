@@ -55,12 +55,19 @@ class ResCompany(models.Model):
         "(IAP credits). Otherwise they wait in the print queue for the collector.",
     )
     collection_virtual_iban_mode = fields.Selection(
-        [("none", "Company account"), ("customer", "One virtual IBAN per customer")],
+        [
+            ("none", "Company account"),
+            ("customer", "One virtual IBAN per customer"),
+            ("invoice", "One virtual IBAN per invoice"),
+            ("point_of_sale", "One virtual IBAN per point of sale"),
+        ],
         string="IBAN on Invoices",
         default="none",
         required=True,
-        help="With a virtual IBAN range from the bank, each customer gets their own IBAN on "
-        "first invoice: the credited account identifies the payer whatever the reference.",
+        help="With a virtual IBAN source (a bank's range, a list from the bank, Stripe), the "
+        "credited account identifies the payer whatever the reference. Per customer: given on "
+        "the first invoice. Per invoice: each posted invoice gets its own. Per point of sale: "
+        "one per delivery address (or contact) of the customer, else per customer.",
     )
     collection_notice_days = fields.Integer(
         string="Formal Notice Deadline (days)",

@@ -6,4 +6,5 @@ from . import (
     collection_payment_request,
     collection_run_preview,
     collection_statement_import,
+    collection_virtual_iban_import,
 )
