@@ -72,12 +72,15 @@ class CollectionMatch(models.Model):
     def _compute_reason_text(self):
         texts = self._collection_reason_texts()
 
-        def text(code):
-            return texts.get(code, code)
+        def describe(code, detail):
+            reason = texts.get(code, code)
+            if not detail:
+                return reason
+            return self.env._("%(reason)s: %(detail)s", reason=reason, detail=detail)
 
         for match in self:
             match.reason_text = "\n".join(
-                matching.describe(code, detail, text) for code, detail in match.reasons or []
+                describe(code, detail) for code, detail in match.reasons or []
             )
 
     def _collection_reason_texts(self):

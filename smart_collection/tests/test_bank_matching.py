@@ -236,6 +236,21 @@ class TestBankMatching(CollectionCommon):
         finally:
             del cr.execute
 
+    def _index_not_visible_yet(self, table):
+        """PostgreSQL hides an index built over broken HOT chains from snapshots older than
+        the index (``indcheckxmin``): a long transaction elsewhere on the server makes it look
+        unused. That says nothing about the query."""
+        self.env.cr.execute(
+            """
+            SELECT 1 FROM pg_index i
+             WHERE i.indrelid = %s::regclass AND i.indcheckxmin
+               AND (SELECT age(backend_xmin) FROM pg_stat_activity
+                     WHERE pid = pg_backend_pid()) > age(i.xmin)
+            """,
+            [table],
+        )
+        return bool(self.env.cr.fetchone())
+
     def test_hot_lookups_use_indexes(self):
         """The matcher's lookups must stay index scans at a million invoices."""
         self.env["res.partner.bank"].create(
@@ -264,6 +279,9 @@ class TestBankMatching(CollectionCommon):
                     params = query.params
                 self.env.cr.execute("EXPLAIN " + text, params)
                 plan = "\n".join(row[0] for row in self.env.cr.fetchall())
+                scanned = re.findall(r"Seq Scan on (\w+)", plan)
+                if any(self._index_not_visible_yet(table) for table in scanned):
+                    continue
                 self.assertNotRegex(plan, r"Seq Scan on (?!res_currency)", f"{text}\n{plan}")
                 checked += 1
         finally:

@@ -201,6 +201,23 @@ class TestVirtualIban(VirtualIbanCommon):
         new = self.Viban.search([("invoice_id", "=", first.id), ("state", "=", "active")])
         self.assertEqual((new.scope, new.previous_id), ("invoice", one))
 
+    def test_a_letter_gives_each_invoice_its_own_iban(self):
+        self.company.collection_virtual_iban_mode = "invoice"
+        first = self._collection_invoice(100.0, due_in=-40, currency=self.eur)
+        second = self._collection_invoice(50.0, due_in=-40, currency=self.eur)
+        level = self.env.ref("smart_collection.collection_scenario_standard").level_ids[-1]
+        dispatches = self.env["collection.dispatch"].create([
+            {"invoice_id": inv.id, "partner_id": self.customer.id, "company_id": self.company.id,
+             "level_id": level.id, "channel": "letter", "planned_date": fields.Date.today()}
+            for inv in (first, second)
+        ])
+        html = self.env["ir.actions.report"]._render_qweb_html(
+            "smart_collection.action_report_collection_letter", dispatches.ids
+        )[0].decode()
+        text = _compact(re.sub(r"<[^>]+>", "", html))
+        for invoice in (first, second):
+            self.assertIn(_compact(invoice.name) + ":" + self._viban_of(invoice).iban, text)
+
     def test_one_iban_per_point_of_sale(self):
         self.company.collection_virtual_iban_mode = "point_of_sale"
         Partner = self.env["res.partner"]
