@@ -209,6 +209,44 @@ class TestBankMatching(CollectionCommon):
         self.assertIn("1 booked on invoices, 1 to review", result["params"]["message"])
         self.assertEqual(invoice.payment_state, "paid")
 
+    def test_a_collector_without_full_accounting_imports_reviews_and_undoes(self):
+        collector = self.env["res.users"].create({
+            "name": "Colette Collector",
+            "login": "colette",
+            "company_id": self.company.id,
+            "company_ids": [(6, 0, self.company.ids)],
+            "groups_id": [(6, 0, [self.env.ref("base.group_user").id,
+                                  self.env.ref("smart_collection.group_collection_user").id])],
+        })
+        self.assertFalse(collector.has_group("account.group_account_basic"))
+        self.env["res.partner.bank"].create(
+            {"acc_number": PAYER_IBAN, "partner_id": self.customer.id}
+        )
+        older, newer = self._overdue(50.0), self._overdue(50.0)
+        bank_account = self.env["res.partner.bank"].create(
+            {"acc_number": ACCOUNT, "partner_id": self.company.partner_id.id}
+        )
+        self.bank.bank_account_id = bank_account
+        currency = self.company.currency_id.name
+        data = camt053(
+            [_entry("REF-7", "50.00", _tx("50.00", "Boulangerie Martin", PAYER_IBAN))],
+        ).replace(b'Ccy="EUR"', f'Ccy="{currency}"'.encode())
+        env = self.env(user=collector)
+        env["collection.statement.import"].create({
+            "journal_id": self.bank.id, "data_file": base64.b64encode(data),
+            "filename": "statement.xml",
+        }).action_import()
+        match = env["collection.match"].search([("payer_name", "=", "Boulangerie Martin")])
+        self.assertEqual(match.state, "review")
+        match.proposal_ids.filtered(lambda p: p.move_ids == older).action_accept()
+        self.assertEqual(older.payment_state, "paid")
+        match.action_undo()
+        self.assertEqual(older.payment_state, "not_paid")
+        match.action_match_again()
+        again = env["collection.match"].search([("payer_name", "=", "Boulangerie Martin")])
+        self.assertEqual(again.state, "review")
+        self.assertEqual(newer.payment_state, "not_paid")
+
     def test_cron_matches_in_batches(self):
         invoices = [self._overdue(10.0 + i) for i in range(5)]
         lines = [
