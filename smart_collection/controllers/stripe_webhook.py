@@ -91,6 +91,13 @@ class CollectionStripeController(StripeController):
             return self._collection_reply(200, "unknown transaction")
         event_row.write({"transaction_id": tx_sudo.id, "company_id": tx_sudo.company_id.id})
 
+        if event["type"] == "charge.refunded" and tx_sudo.state != "done":
+            # Events come in any order. A refund applied before its payment becomes a done child
+            # transaction, and account_payment then never records the payment (it takes a done
+            # child for a split capture). Forget the event and let Stripe deliver it again.
+            event_row.unlink()
+            return self._collection_reply(409, "payment not recorded yet")
+
         if event["type"] in AMOUNT_CHECKED_EVENTS:
             try:
                 stripe_webhooks.check_amount(

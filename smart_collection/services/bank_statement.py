@@ -700,6 +700,10 @@ def _decode(data, encoding):
     except UnicodeDecodeError as exc:
         line = data.count(_NEWLINE, 0, exc.start) + 1
         raise StatementError(f"row {line}", f"not valid {encoding} text: {exc.reason}")
+    except UnicodeError as exc:  # punycode, "undefined": no position to show
+        raise StatementError("file", f"not valid {encoding} text: {exc}")
+    except LookupError:  # hex, rot13, base64, zlib...: codecs.lookup knows them, decode refuses
+        raise StatementError("mapping", f"{encoding!r} is not a text encoding")
 
 
 def _csv_rows(text, delimiter):

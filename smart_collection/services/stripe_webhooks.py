@@ -48,6 +48,8 @@ def verify_event(payload, sig_header, secret, now, tolerance=TOLERANCE):
         except UnicodeDecodeError as exc:
             raise WebhookRefused("bad_payload", "body is not UTF-8") from exc
     timestamp = _timestamp(sig_header)
+    if not sig_header.isascii():  # stripe compares with hmac.compare_digest: ASCII str only
+        raise WebhookRefused("bad_signature", "the Stripe-Signature header is not ASCII")
     try:
         stripe.WebhookSignature.verify_header(payload, sig_header, secret, tolerance=None)
     except stripe.SignatureVerificationError as exc:

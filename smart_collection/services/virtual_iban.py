@@ -53,7 +53,8 @@ def generate(account_range: AccountRange, number: int) -> str:
             branch_code=account_range.branch_code,
         )
         iban.validate()
-    except (SchwiftyException, ValueError, TypeError) as exc:
+    # KeyError: schwifty's checksum tables, for a code with a character other than 0-9 A-Z
+    except (SchwiftyException, ValueError, TypeError, KeyError) as exc:
         raise VirtualIbanError(f"{account_range.country} {account_range.bank_code} "
                                f"{account_range.branch_code} {code}: {exc}")
     return str(iban.compact)

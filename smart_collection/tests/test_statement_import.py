@@ -129,6 +129,13 @@ class TestStatementImport(CollectionCommon):
         self.assertIn("0 line(s) imported, 3 already", result["params"]["message"])
         self.assertEqual(len(self._lines()), 3)
 
+    def test_a_statement_repeated_in_one_file_is_imported_once(self):
+        start, end = self.file.index(b"<Stmt>"), self.file.index(b"</Stmt>") + len(b"</Stmt>")
+        twice = self.file[:end] + self.file[start:end] + self.file[end:]
+        result = self._import(twice)
+        self.assertIn("3 line(s) imported", result["params"]["message"])
+        self.assertEqual(len(self._lines()), 3)
+
     def test_bad_files_are_refused_whole(self):
         broken = self.file.replace(b"<Amt Ccy=\"EUR\">300.00</Amt>", b"<Amt Ccy=\"EUR\">3x0</Amt>")
         with self.assertRaisesRegex(UserError, "nothing was changed"):

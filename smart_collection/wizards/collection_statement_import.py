@@ -111,11 +111,12 @@ class CollectionStatementImport(models.TransientModel):
                 [("journal_id", "=", self.journal_id.id), ("collection_import_uid", "in", uids)]
             ).mapped("collection_import_uid")
         )
-        vals_list = [
-            self._collection_line_vals(statement, line)
-            for statement, line in lines
-            if line.unique_id not in known
-        ]
+        vals_list = []
+        for statement, line in lines:
+            if line.unique_id in known:  # imported before, or a statement repeated in the file
+                continue
+            known.add(line.unique_id)
+            vals_list.append(self._collection_line_vals(statement, line))
         # Statement lines need Odoo's full accounting group, which a Community invoicing
         # administrator or a collector does not have: the collection group is the right here,
         # on a journal the user can read.
