@@ -316,8 +316,8 @@ class CollectionEngine(models.AbstractModel):
         """Write the ledger rows (idempotent) and each invoice's status, set-based.
 
         Levels passed over (a later level already reached, or conditions not met) get no
-        ledger row: the invoice's status says why, and the planner only moves forward from the
-        last level written, so they are never sent late.
+        ledger row, and the planner only moves forward from the last level written, so they
+        are never sent late; the run preview shows why a level is passed over.
         """
         company, today, plan = result["company"], result["today"], result["plan"]
         rows = []
@@ -334,6 +334,18 @@ class CollectionEngine(models.AbstractModel):
                     action.reason, action.kind == "task", action.not_before, key,
                     residuals.get(invoice_id),
                 ))
+        # Rows planned on an earlier day and never sent (a run died, then days without a run)
+        # are passed over for invoices that reach a later level today: never sent late.
+        overtaken = sorted({row[0] for row in rows if row[4] == "planned"})
+        if overtaken:
+            self.env["collection.dispatch"].flush_model()
+            self.env.cr.execute(SQL(
+                "UPDATE collection_dispatch SET state = 'skipped', reason = 'superseded',"
+                " write_date = now() at time zone 'UTC'"
+                " WHERE state = 'planned' AND planned_date < %s AND invoice_id = ANY(%s)",
+                today, overtaken,
+            ))
+            self.env["collection.dispatch"].invalidate_model(["state", "reason"])
         self._collection_insert_dispatches(company, today, rows)
         self._collection_write_statuses(plan.statuses, result["foreign"])
         return {"group_keys": sorted(group_keys), "rows": len(rows)}
