@@ -32,6 +32,26 @@ class CollectionCommon(AccountTestInvoicingCommon):
         cls.demo_provider = cls._collection_provider("demo")
 
     @classmethod
+    def _collection_setup_scenarios(cls, collector_name, login):
+        """A French company following the standard scenario, SMS at any hour, a collector."""
+        cls.engine = cls.env["collection.engine"]
+        cls.scenario = cls.env.ref("smart_collection.collection_scenario_standard")
+        cls.change_company_country(cls.company, cls.fr)
+        cls.company.write(
+            {
+                "collection_scenario_id": cls.scenario.id,
+                # Any time of day: SMS hours have their own test.
+                "collection_sms_hours": "Mon-Sun 00:00-24:00",
+                "street": "1 rue de la Paix",
+                "city": "Paris",
+            }
+        )
+        cls.collector = cls.env["res.users"].create(
+            {"name": collector_name, "login": login, "email": f"{login}@example.com"}
+        )
+        cls.company.collection_collector_id = cls.collector
+
+    @classmethod
     def _collection_provider(cls, code, **values):
         Provider = cls.env["payment.provider"].sudo()
         provider = Provider.search(

@@ -22,22 +22,8 @@ class TestOutage(CollectionCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.engine = cls.env["collection.engine"]
         cls.D = fields.Date.context_today(cls.env["account.move"])
-        cls.scenario = cls.env.ref("smart_collection.collection_scenario_standard")
-        cls.change_company_country(cls.company, cls.fr)
-        cls.company.write(
-            {
-                "collection_scenario_id": cls.scenario.id,
-                "collection_sms_hours": "Mon-Sun 00:00-24:00",
-                "street": "1 rue de la Paix",
-                "city": "Paris",
-            }
-        )
-        cls.collector = cls.env["res.users"].create(
-            {"name": "Olivier Outage", "login": "olivier", "email": "olivier@example.com"}
-        )
-        cls.company.collection_collector_id = cls.collector
+        cls._collection_setup_scenarios("Olivier Outage", "olivier")
         ref = cls.env.ref
         cls.notice, cls.r1, cls.r2, cls.call, cls.letter, cls.formal = (
             ref(f"smart_collection.collection_level_{name}")

@@ -14,23 +14,8 @@ class TestScenarios(CollectionCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.engine = cls.env["collection.engine"]
         cls.today = fields.Date.context_today(cls.env["account.move"])
-        cls.scenario = cls.env.ref("smart_collection.collection_scenario_standard")
-        cls.change_company_country(cls.company, cls.fr)
-        cls.company.write(
-            {
-                "collection_scenario_id": cls.scenario.id,
-                # Any time of day: SMS hours have their own test.
-                "collection_sms_hours": "Mon-Sun 00:00-24:00",
-                "street": "1 rue de la Paix",
-                "city": "Paris",
-            }
-        )
-        cls.collector = cls.env["res.users"].create(
-            {"name": "Claire Collector", "login": "claire", "email": "claire@example.com"}
-        )
-        cls.company.collection_collector_id = cls.collector
+        cls._collection_setup_scenarios("Claire Collector", "claire")
 
     @classmethod
     def _customer(cls, name, **values):
