@@ -152,6 +152,18 @@ def test_a_transfer_repeated_in_the_same_batch_pays_once():
     assert paid(a) == {21: D("100.00")} and paid(b) == {21: D("150.00")}
 
 
+def test_reference_of_an_invoice_already_paid_waits_for_a_person():
+    paid_ref = references.make_rf("999999")
+    cands = Candidates(
+        by_reference={}, by_virtual_iban={VIBAN_ALICE: ALICE}, by_debtor_iban={}, by_number={},
+        items_by_partner={ALICE: tuple(BOOK[:3])}, partner_names={},
+        closed_references=frozenset({paid_ref}),
+    )
+    # Same amount as another open invoice of the customer: still not booked on it.
+    d = one(line("100.00", reference=paid_ref, credited_iban=VIBAN_ALICE), cands)
+    assert d.state == "review" and "already_allocated" in codes(d)
+
+
 def test_virtual_iban_of_one_invoice_names_that_invoice():
     viban = "FR7630006000011234567890189"
     cands = Candidates(

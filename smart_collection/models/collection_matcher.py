@@ -233,6 +233,22 @@ class CollectionMatcher(models.AbstractModel):
         )
         items = self._collection_open_items(company, partner_ids=sorted(partners))
         key_set = set(keys)
+        # Quoted references of invoices paid already, or taken whole by transfers on their way.
+        closed = {
+            row[0] for row in self.env.execute_query(SQL(
+                """
+                SELECT m.collection_reference FROM account_move m
+                 WHERE m.company_id = %s AND m.collection_reference = ANY(%s)
+                   AND m.move_type = 'out_invoice' AND m.state = 'posted'
+                   AND m.payment_state NOT IN ('not_paid', 'partial')
+                """,
+                cid, keys,
+            ))
+        } if keys else set()
+        closed |= {
+            item.reference for item in items.values()
+            if item.residual <= 0 and item.reference in key_set
+        }
         by_partner = defaultdict(list)
         for item in items.values():
             by_partner[item.partner_id].append(item)
@@ -252,6 +268,7 @@ class CollectionMatcher(models.AbstractModel):
                 iban: items[move_id] for iban, move_id in invoice_by_virtual_iban.items()
                 if move_id in items
             },
+            closed_references=frozenset(closed),
         )
         return candidates, items
 

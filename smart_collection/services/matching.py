@@ -141,6 +141,9 @@ class Candidates:
     partner_names: Mapping[int, str]
     # A virtual IBAN given for one invoice names that invoice too.
     item_by_virtual_iban: Mapping[str, OpenItem] = field(default_factory=dict)
+    # References of invoices already paid (or fully taken by earlier transfers): a transfer
+    # quoting one is probably paid twice, a person's call.
+    closed_references: frozenset = frozenset()
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,9 @@ class _Index:
             (p, _name(n)) for p, n in sorted(candidates.partner_names.items()) if _name(n)
         )
         self.paid: dict[int, Decimal] = {}  # booked by earlier lines of the same call
+        self.closed = frozenset(
+            references.compact(str(ref)) for ref in candidates.closed_references
+        ) - set(self.refs)
 
     def current(self, item: OpenItem) -> OpenItem:
         """The item with what earlier lines of this call already allocated to it deducted."""
@@ -350,6 +356,8 @@ def _signals(line: BankLine, index: _Index) -> tuple[list[_Signal], list[tuple[s
     elif credited in index.virtual:
         signals.append(_Signal("virtual_iban", index.virtual[credited], detail=credited))
     ref = references.compact(str(line.reference or ""))
+    if ref in index.closed:
+        notes.append(_reason("already_allocated", ref))
     if ref in index.refs:
         item = index.refs[ref]
         signals.append(_Signal("reference", item.partner_id, (item,), ref))
@@ -596,7 +604,7 @@ def _decide_line(line: BankLine, index: _Index, policy: Policy) -> Decision:
     if not partners:
         reasons.append(_reason("weak_identification"))
     # A transfer naming an invoice another transfer already paid is a person's call.
-    paid_twice = any(code == "already_allocated" for code, _detail in more_notes)
+    paid_twice = any(code == "already_allocated" for code, _detail in (*notes, *more_notes))
     if not selection.allocations:
         state = "review" if paid_twice else "unmatched"
         return Decision(line.id, state, partner_id, (), score, tuple(reasons))

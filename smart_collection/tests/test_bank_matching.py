@@ -166,6 +166,18 @@ class TestBankMatching(CollectionCommon):
         self.assertEqual((first.state, first.reconciled), ("auto", True))
         self.assertEqual((second.state, second.reconciled), ("review", False))
         self.assertIn("already paid by another transfer", second.reason_text)
+        # The next statement repeats it again, next to another open invoice of that amount.
+        other = self._overdue(75.0)
+        viban = "FR7630004000017700001247753"
+        self.env["collection.virtual.iban"].create(
+            {"iban": viban, "partner_id": self.customer.id, "company_id": self.company.id}
+        )
+        [third] = self._match(
+            self._transfer(75.0, collection_structured_ref=invoice.collection_reference,
+                           collection_credited_iban=viban)
+        )
+        self.assertEqual(third.state, "review")
+        self.assertEqual(other.payment_state, "not_paid")
 
     def test_invoice_paid_meanwhile_sends_its_transfer_to_review(self):
         first, second = self._overdue(70.0), self._overdue(71.0)
