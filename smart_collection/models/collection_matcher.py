@@ -603,7 +603,8 @@ class CollectionMatcher(models.AbstractModel):
                 position += len(booking["vals"]) - len(booking["receivables"])
         self.env["account.move.line"]._reconcile_plan(plan)
         matches = self.env["collection.match"].union(*(b["match"] for b in bookings))
-        matches.write({"reconciled": True})
+        # The booked flag is tracked in the chatter for undos by hand, not for every batch.
+        matches.with_context(tracking_disable=True).write({"reconciled": True})
         return matches
 
     @api.model

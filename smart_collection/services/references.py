@@ -1,6 +1,7 @@
 """ISO 11649 structured creditor references (``RF..``), built and checked with python-stdnum."""
 
 import string
+from functools import lru_cache
 
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
@@ -50,6 +51,11 @@ def repair_rf(ref):
     Used to identify a payer who mistyped a reference: the check digits tell which single-edit
     variants are real references. Returns a sorted list, empty when nothing fits.
     """
+    return list(_repairs(compact(ref)))
+
+
+@lru_cache(maxsize=4096)  # a batch looks the same typo up, then decides on it
+def _repairs(ref):
     ref = compact(ref)
     if is_valid_rf(ref):
         return [ref]
