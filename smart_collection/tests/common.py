@@ -52,6 +52,24 @@ class CollectionCommon(AccountTestInvoicingCommon):
         cls.company.collection_collector_id = cls.collector
 
     @classmethod
+    def _customer(cls, name, **values):
+        """A French company customer in Lyon, reachable by e-mail, SMS and post."""
+        return cls.env["res.partner"].create(
+            {
+                "name": name,
+                "is_company": True,
+                "email": f"{name.lower().replace(' ', '.')}@example.com",
+                "mobile": "+33 6 12 34 56 78",
+                "street": "2 place du Marché",
+                "city": "Lyon",
+                "zip": "69001",
+                "country_id": cls.fr.id,
+                "tz": "Europe/Paris",
+                **values,
+            }
+        )
+
+    @classmethod
     def _collection_provider(cls, code, **values):
         Provider = cls.env["payment.provider"].sudo()
         provider = Provider.search(

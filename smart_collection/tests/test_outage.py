@@ -59,23 +59,6 @@ class TestOutage(CollectionCommon):
         )
         cls.t1, cls.t2, cls.t3, cls.t4 = cls.tight.level_ids.sorted("offset_days")
 
-    @classmethod
-    def _customer(cls, name, **values):
-        return cls.env["res.partner"].create(
-            {
-                "name": name,
-                "is_company": True,
-                "email": f"{name.lower().replace(' ', '.')}@example.com",
-                "mobile": "+33 6 12 34 56 78",
-                "street": "2 place du Marché",
-                "city": "Lyon",
-                "zip": "69001",
-                "country_id": cls.fr.id,
-                "tz": "Europe/Paris",
-                **values,
-            }
-        )
-
     def _invoice(self, partner, late):
         """A posted invoice ``late`` days late on D (negative: due after D)."""
         due = self.D - timedelta(days=late)

@@ -17,23 +17,6 @@ class TestScenarios(CollectionCommon):
         cls.today = fields.Date.context_today(cls.env["account.move"])
         cls._collection_setup_scenarios("Claire Collector", "claire")
 
-    @classmethod
-    def _customer(cls, name, **values):
-        return cls.env["res.partner"].create(
-            {
-                "name": name,
-                "is_company": True,
-                "email": f"{name.lower().replace(' ', '.')}@example.com",
-                "mobile": "+33 6 12 34 56 78",
-                "street": "2 place du Marché",
-                "city": "Lyon",
-                "zip": "69001",
-                "country_id": cls.fr.id,
-                "tz": "Europe/Paris",
-                **values,
-            }
-        )
-
     def _invoice(self, partner, days_late, amount=100.0, currency=None):
         due = self.today - timedelta(days=days_late)
         invoice = self.env["account.move"].create(
