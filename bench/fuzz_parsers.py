@@ -38,7 +38,6 @@ import string
 import sys
 import time
 import traceback
-import types
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 from decimal import Decimal
@@ -48,14 +47,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 # The add-on's __init__ imports odoo: load only the pure core, as the tests do.
-if "smart_collection" not in sys.modules:
-    _pkg = types.ModuleType("smart_collection")
-    _pkg.__path__ = [str(ROOT / "smart_collection")]
-    sys.modules["smart_collection"] = _pkg
-
 import stripe  # noqa: E402
 from schwifty import IBAN  # noqa: E402
 
+import conftest  # noqa: E402, F401
 from smart_collection.services import (  # noqa: E402
     bank_statement,
     epc_qr,

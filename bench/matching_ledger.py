@@ -32,7 +32,6 @@ from __future__ import annotations
 import random
 import string
 import sys
-import types
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -45,11 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 # The add-on's __init__ imports odoo: load only the pure core, as the tests do.
-if "smart_collection" not in sys.modules:
-    _pkg = types.ModuleType("smart_collection")
-    _pkg.__path__ = [str(ROOT / "smart_collection")]
-    sys.modules["smart_collection"] = _pkg
-
+import conftest  # noqa: E402, F401
 from smart_collection.services import references  # noqa: E402
 from smart_collection.services.virtual_iban import AccountRange  # noqa: E402
 from smart_collection.services.virtual_iban import generate as virtual_iban  # noqa: E402

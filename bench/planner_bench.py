@@ -14,7 +14,6 @@ import argparse
 import random
 import sys
 import time
-import types
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -24,11 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 # The add-on's __init__ imports odoo: load only the pure core, as the tests do.
-if "smart_collection" not in sys.modules:
-    _pkg = types.ModuleType("smart_collection")
-    _pkg.__path__ = [str(ROOT / "smart_collection")]
-    sys.modules["smart_collection"] = _pkg
-
+import conftest  # noqa: E402, F401
 from smart_collection.services.planner import (  # noqa: E402
     Dispatch,
     Invoice,
