@@ -85,7 +85,6 @@ WEIGHTS = {
     "overpayment": 30,
 }
 _STRONG = ("virtual_iban", "reference", "reference_repaired", "number_in_text", "debtor_iban")
-_HINTS = ("reference", "reference_repaired", "number_in_text")
 # The transfer itself names the invoice or the customer; other signals are read from what the
 # payer typed, so an automatic booking on them also needs the amount to agree.
 _NAMING = ("virtual_iban", "reference")
@@ -166,21 +165,10 @@ class Decision:
     partner_id: int | None
     allocations: tuple[Allocation, ...]
     score: int  # 0-100
-    reasons: tuple[tuple[str, str], ...]  # (code, detail); see describe()
+    reasons: tuple[tuple[str, str], ...]  # (code, detail); REASONS has the code's sentence
     credit: Decimal = ZERO  # over-payment left on the customer's account
     proposals: tuple[tuple[int, ...], ...] = ()  # item-id sets for review, best first
     write_off: Decimal = ZERO  # difference within the tolerance; positive: paid less
-
-
-def reason_text(code: str) -> str:
-    """Text for people; an unknown code is shown as is rather than failing a screen."""
-    return REASONS.get(code, code)
-
-
-def describe(code: str, detail: str = "", text=reason_text) -> str:
-    """One sentence for a reason; ``text`` may translate the code's sentence."""
-    sentence = text(code)
-    return f"{sentence}: {detail}" if detail else sentence
 
 
 def _reason(code: str, detail: str = "") -> tuple[str, str]:
