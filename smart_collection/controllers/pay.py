@@ -2,7 +2,7 @@
 
 import time
 
-from odoo import _, http
+from odoo import _, fields, http
 from odoo.addons.account_payment.controllers.payment import PaymentPortal
 from odoo.exceptions import MissingError, ValidationError
 from odoo.fields import Command
@@ -40,9 +40,6 @@ class CollectionPayController(http.Controller):
         """
         address = request.httprequest.remote_addr or "?"
         now = self._collection_now()
-        throttle = request.env["collection.link.throttle"].sudo()
-        if throttle._collection_hits(address, now) >= BAD_TOKEN_LIMIT:
-            return "throttled", None
         Move = request.env["account.move"].sudo()
         expired = False
         try:
@@ -50,6 +47,11 @@ class CollectionPayController(http.Controller):
         except pay_tokens.ExpiredToken as exc:
             claims, expired = exc.claims, True
         except pay_tokens.InvalidToken:
+            # Only guesses are throttled: a token carrying our signature was issued by us, so
+            # a customer sharing an address with someone mistyping links still gets the page.
+            throttle = request.env["collection.link.throttle"].sudo()
+            if throttle._collection_hits(address, now) >= BAD_TOKEN_LIMIT:
+                return "throttled", None
             self._collection_count_bad_token(address, now)
             return "invalid", None
         invoice = Move.browse(claims.invoice_id)
@@ -127,13 +129,17 @@ class CollectionPayController(http.Controller):
             amount = amounts.check_pay_amount(None, residual, currency.decimal_places)
         amount = float(amount)
         partner = invoice.partner_id
-        report = {}
-        providers = request.env["payment.provider"].sudo()._get_compatible_providers(
-            invoice.company_id.id, partner.id, amount, currency_id=currency.id, report=report
+        provider_ids, method_ids = request.env["payment.provider"]._collection_pay_options(
+            invoice.company_id.id,
+            partner.country_id.id,
+            currency.id,
+            amount,
+            fields.Date.context_today(invoice),
+            request.env.user._is_internal(),
+            partner.id,
         )
-        methods = request.env["payment.method"].sudo()._get_compatible_payment_methods(
-            providers.ids, partner.id, currency_id=currency.id, report=report
-        )
+        providers = request.env["payment.provider"].sudo().browse(provider_ids)
+        methods = request.env["payment.method"].sudo().browse(method_ids)
         pending = invoice.transaction_ids.filtered(lambda tx: tx.state in ("pending", "authorized"))
         return {
             "amount": amount,
@@ -145,7 +151,7 @@ class CollectionPayController(http.Controller):
             "providers_sudo": providers,
             "payment_methods_sudo": methods,
             "tokens_sudo": request.env["payment.token"].sudo(),  # never list saved cards here
-            "availability_report": report,
+            "availability_report": {},
             "show_tokenize_input_mapping": {provider.id: False for provider in providers},
             "reference_prefix": invoice.name,
             "transaction_route": f"/pay/{token}/transaction",

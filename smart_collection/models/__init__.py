@@ -27,3 +27,4 @@ from . import (
     res_partner,
 )
 from . import collection_customer, collection_todo
+from . import payment_method, payment_provider

@@ -76,6 +76,16 @@ class TestPayPage(CollectionCommon, HttpCase):
         self.assertNotIn(self.customer.email, page)
         self.assertNotIn("6 12 34 56 78", page)
 
+    def test_payment_options_follow_provider_changes(self):
+        """The pay page caches its payment options; changing a provider shows at once."""
+        marker = f'data-provider-id="{self.demo_provider.id}"'
+        self.assertIn(marker, self._get(f"/pay/{self.token}").text)
+        self.assertIn(marker, self._get(f"/pay/{self.token}").text)
+        self.demo_provider.state = "disabled"
+        self.assertNotIn(marker, self._get(f"/pay/{self.token}").text)
+        self.demo_provider.state = "test"
+        self.assertIn(marker, self._get(f"/pay/{self.token}").text)
+
     def test_pdf_download(self):
         response = self._get(f"/pay/{self.token}/invoice.pdf")
         self.assertEqual(response.status_code, 200)
@@ -160,11 +170,12 @@ class TestPayPage(CollectionCommon, HttpCase):
             blocked = self._get(f"/pay/{bad}")
             self.assertEqual(blocked.status_code, 429)
             self.assertEqual(blocked.headers.get("Retry-After"), "60")
-            # Once blocked, even a genuine token waits for the next minute ...
-            self.assertEqual(self._get(f"/pay/{self.token}").status_code, 429)
+            # A genuine link from the same address still opens: only guesses are held back ...
+            self.assertEqual(self._get(f"/pay/{self.token}").status_code, 200)
+            self.assertEqual(self._get(f"/pay/{bad}").status_code, 429)
         # ... and the block lifts with the next window.
         with patch.object(CollectionPayController, "_collection_now", return_value=start + 61):
-            self.assertEqual(self._get(f"/pay/{self.token}").status_code, 200)
+            self.assertEqual(self._get(f"/pay/{bad}").status_code, 404)
 
     def test_rate_limit_slides_over_the_minute_boundary(self):
         bad = "A" * 60
