@@ -14,16 +14,16 @@ _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
 # Allocations of decisions not booked yet count as paid: for the next decisions and for the
-# reminders (the customer has paid, the booking is on its way). Correlated on m.id so that it
-# reads the allocation index, never the whole table.
-PENDING_ALLOCATIONS = SQL(
-    """
-    SELECT sum(a.amount) AS amount
+# reminders (the customer has paid, the booking is on its way). One grouped query per batch on
+# the allocation index: a correlated sub-query per invoice degrades badly once the table grows
+# faster than its statistics (a run deciding 100,000 lines).
+PENDING_ALLOCATIONS = """
+    SELECT a.move_id, sum(a.amount)
       FROM collection_match_allocation a
       JOIN collection_match cm ON cm.id = a.match_id
-     WHERE a.move_id = m.id AND cm.state IN ('auto', 'accepted') AND NOT cm.reconciled
-    """
-)
+     WHERE a.move_id = ANY(%s) AND cm.state IN ('auto', 'accepted') AND NOT cm.reconciled
+     GROUP BY a.move_id
+"""
 
 
 class CollectionMatcher(models.AbstractModel):
@@ -285,21 +285,22 @@ class CollectionMatcher(models.AbstractModel):
         )
         rows = self.env.execute_query(SQL(
             """
-            SELECT m.id, m.commercial_partner_id, m.amount_residual - COALESCE(p.amount, 0),
+            SELECT m.id, m.commercial_partner_id, m.amount_residual,
                    c.name, m.collection_reference, m.name, m.invoice_date_due, m.invoice_date
               FROM account_move m
               JOIN res_currency c ON c.id = m.currency_id
-              LEFT JOIN LATERAL (%(pending)s) p ON true
              WHERE %(open)s AND m.company_id = %(company)s AND %(where)s
             """,
-            pending=PENDING_ALLOCATIONS, open=OPEN_INVOICE_WHERE, company=company.id,
-            where=where,
+            open=OPEN_INVOICE_WHERE, company=company.id, where=where,
         ))
+        pending = dict(self.env.execute_query(
+            SQL(PENDING_ALLOCATIONS, [row[0] for row in rows])
+        )) if rows else {}
         return {
             move_id: matching.OpenItem(
                 id=move_id,
                 partner_id=partner_id,
-                residual=Decimal(str(residual or 0)),
+                residual=Decimal(str(residual or 0)) - Decimal(str(pending.get(move_id, 0))),
                 currency=currency,
                 reference=references.compact(reference or ""),
                 number=number or "",

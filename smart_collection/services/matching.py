@@ -258,6 +258,9 @@ class _Index:
         self.names = tuple(
             (p, _name(n)) for p, n in sorted(candidates.partner_names.items()) if _name(n)
         )
+        self.exact_names: dict[str, list[int]] = {}
+        for partner_id, name in self.names:
+            self.exact_names.setdefault(name, []).append(partner_id)
         self.paid: dict[int, Decimal] = {}  # booked by earlier lines of the same call
         self.closed = frozenset(
             references.compact(str(ref)) for ref in candidates.closed_references
@@ -371,9 +374,12 @@ def _signals(line: BankLine, index: _Index) -> tuple[list[_Signal], list[tuple[s
         signals.append(_Signal("debtor_iban", index.debtor[debtor], detail=debtor))
     payer = _name(line.debtor_name)
     if payer and index.names and not signals:  # a name is only worth a look when nothing else is
-        best, best_ratio = [], 0.0
+        # The spelling the customer file holds is by far the most common: a dictionary look-up,
+        # before comparing with every name of the batch.
+        best = index.exact_names.get(payer, [])
+        best_ratio = 1.0 if best else 0.0
         matcher = difflib.SequenceMatcher(None, "", payer)  # the payer's name is indexed once
-        for partner_id, name in index.names:
+        for partner_id, name in () if best else index.names:
             matcher.set_seq1(name)
             floor = max(_NAME_RATIO, best_ratio)  # cheap upper bounds first
             if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
