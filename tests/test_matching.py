@@ -274,6 +274,15 @@ def test_name_alone_never_auto_matches():
     assert d.state == "unmatched"
 
 
+def test_mistyped_payer_names_still_name_the_customer():
+    # A letter wrong inside a word, at the start of the only word, and words in another order.
+    for payer in ("Bob Brasserei SA", "Xob Brasserie SA", "Kaarol Consulting"):
+        d = one(line("300.00", debtor_name=payer), CANDS)
+        assert d.partner_id in (BOB, CAROL), payer
+    d = one(line("300.00", debtor_name="Zzz Qqq"), CANDS)
+    assert d.partner_id is None
+
+
 def test_money_out_is_ignored():
     for amount in ("-250.00", "0"):
         d = one(line(amount, credited_iban=VIBAN_ALICE), CANDS)

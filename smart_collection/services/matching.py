@@ -191,6 +191,11 @@ def _name(value) -> str:
     return " ".join(str(value or "").casefold().split())[:_MAX_NAME]
 
 
+def _stems(name: str) -> set[str]:
+    """First and last three letters of each word of a normalised name."""
+    return {stem for word in name.split() for stem in (word[:3], word[-3:])}
+
+
 def _money(value) -> Decimal | None:
     """A usable amount, or None (not a Decimal, not finite, absurdly large)."""
     if not isinstance(value, Decimal):
@@ -259,8 +264,11 @@ class _Index:
             (p, _name(n)) for p, n in sorted(candidates.partner_names.items()) if _name(n)
         )
         self.exact_names: dict[str, list[int]] = {}
-        for partner_id, name in self.names:
+        self.name_stems: dict[str, list[int]] = {}  # stem -> positions in self.names
+        for position, (partner_id, name) in enumerate(self.names):
             self.exact_names.setdefault(name, []).append(partner_id)
+            for stem in _stems(name):
+                self.name_stems.setdefault(stem, []).append(position)
         self.paid: dict[int, Decimal] = {}  # booked by earlier lines of the same call
         self.closed = frozenset(
             references.compact(str(ref)) for ref in candidates.closed_references
@@ -378,8 +386,14 @@ def _signals(line: BankLine, index: _Index) -> tuple[list[_Signal], list[tuple[s
         # before comparing with every name of the batch.
         best = index.exact_names.get(payer, [])
         best_ratio = 1.0 if best else 0.0
+        # Only names sharing the start or the end of a word with the payer's are compared: a
+        # name 85 % alike always does, unless every word is mistyped at both ends.
+        positions = set() if best else {
+            position for stem in _stems(payer) for position in index.name_stems.get(stem, ())
+        }
         matcher = difflib.SequenceMatcher(None, "", payer)  # the payer's name is indexed once
-        for partner_id, name in () if best else index.names:
+        for position in sorted(positions):
+            partner_id, name = index.names[position]
             matcher.set_seq1(name)
             floor = max(_NAME_RATIO, best_ratio)  # cheap upper bounds first
             if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
