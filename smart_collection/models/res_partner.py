@@ -10,6 +10,8 @@ HOLD_REASONS = [
     ("negotiation", "Payment plan negotiation"),
 ]
 
+RISK_CLASSES = [("A", "A"), ("B", "B"), ("C", "C"), ("D", "D"), ("E", "E")]
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -65,6 +67,31 @@ class ResPartner(models.Model):
     collection_promise_ids = fields.One2many(
         "collection.promise", "partner_id", string="Payment Promises"
     )
+    # Payment behaviour: written in bulk by _cron_compute_collection_risk, never on the fly.
+    collection_risk_score = fields.Float(
+        string="Payment Risk Score",
+        digits=(5, 1),
+        readonly=True,
+        help="0 = pays on time, 100 = riskiest. Computed daily from the payment history.",
+    )
+    collection_risk_class = fields.Selection(
+        RISK_CLASSES,
+        string="Payment Risk Class",
+        readonly=True,
+        index=True,
+        help="A: pays on time (score below 20), B: below 40, C: below 60, D: below 80, "
+        "E: 80 and above.",
+    )
+    collection_risk_factors = fields.Text(
+        string="Risk Factors", readonly=True, help="What weighs most in the score, in words."
+    )
+    collection_avg_days_late = fields.Float(
+        string="Average Days Late",
+        digits=(6, 1),
+        readonly=True,
+        help="Days between due date and payment, weighted by amount and recency.",
+    )
+    collection_risk_date = fields.Date(string="Risk Computed On", readonly=True)
     collection_dispatch_count = fields.Integer(compute="_compute_collection_counts")
     collection_promise_count = fields.Integer(compute="_compute_collection_counts")
 
