@@ -181,3 +181,41 @@ def test_small_bench_beats_the_naive_baseline():
     # Punctual payers land in A; chronic late payers never do.
     assert set(classes["punctual"]) == {"A"}
     assert "A" not in classes["chronic_late"]
+
+
+# --- scenarios chosen by risk class (the planner's resolution) ----------------------------
+
+from smart_collection.services.planner import (  # noqa: E402
+    Partner,
+    Policy,
+    ScenarioRule,
+    resolve_scenario,
+)
+
+CLASS_RULES = Policy(
+    default_scenario_id=1,
+    rules=(
+        ScenarioRule(10, 2, frozenset({7}), frozenset({"D", "E"})),  # tag 7 and class D-E
+        ScenarioRule(20, 3, frozenset(), frozenset({"D", "E"})),  # any customer of class D-E
+        ScenarioRule(30, 4, frozenset({7})),  # tag 7
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "categories", "risk_class", "expected"),
+    [
+        (9, {7}, "E", 9),  # the customer's own scenario first
+        (None, {7}, "E", 2),  # tag and class
+        (None, set(), "D", 3),  # class only
+        (None, {7}, "B", 4),  # tag only: the class rules do not apply
+        (None, set(), "A", 1),  # nothing: the company default
+        (None, set(), None, 1),  # not scored yet
+    ],
+)
+def test_scenario_by_risk_class(scenario, categories, risk_class, expected):
+    partner = Partner(
+        id=1, is_company=True, scenario_id=scenario, category_ids=frozenset(categories),
+        risk_class=risk_class,
+    )
+    assert resolve_scenario(partner, CLASS_RULES) == expected

@@ -291,9 +291,15 @@ def naive_delay(paid: Sequence[PaidInvoice], today: date) -> float:
 
 def fit_prior(customers: Iterable[Customer], today: date) -> Prior:
     """Book-wide mean delay, shrinkage strength and residual spread (method of moments)."""
+    return fit_prior_from_delays(
+        [p.delay for p in _history(customer.paid, today)] for customer in customers
+    )
+
+
+def fit_prior_from_delays(delays_per_customer: Iterable[Sequence[float]]) -> Prior:
+    """:func:`fit_prior` from each customer's list of known delays (days)."""
     means, sizes, within_sq, residuals = [], [], [], []
-    for customer in customers:
-        delays = [p.delay for p in _history(customer.paid, today)]
+    for delays in delays_per_customer:
         if not delays:
             continue
         m = sum(delays) / len(delays)
