@@ -27,6 +27,9 @@ FORMAL = {
     ),
 }
 
+# Short English words of the shared invoice table and greetings: too short for a sentence.
+SHORT_LABELS = ("Dear", "Invoice", "Due date", "Amount due", "Pay now", "Kind regards")
+
 MAIL_TEMPLATES = (
     "smart_collection.mail_template_collection_notice",
     "smart_collection.mail_template_collection_reminder_1",
@@ -113,6 +116,9 @@ class TestReminderLanguages(CollectionCommon):
             english_words = words_of(english).replace(words_of(self.customers["en_US"].name), "")
             if english_words.split() and words_of(text).replace(data, "") == english_words:
                 problems.append(f"{xmlid} {field} [{lang}] not translated: {text!r}")
+            labels = [label for label in SHORT_LABELS if label in english and label in text]
+            if labels:
+                problems.append(f"{xmlid} {field} [{lang}] English labels: {labels}")
             informal = INFORMAL[lang].findall(text)
             if informal:
                 problems.append(f"{xmlid} {field} [{lang}] informal words: {informal}")
