@@ -28,3 +28,4 @@ from . import (
 )
 from . import collection_customer, collection_todo
 from . import payment_method, payment_provider
+from . import collection_risk_class

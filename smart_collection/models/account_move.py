@@ -80,6 +80,14 @@ class AccountMove(models.Model):
     collection_dispatch_ids = fields.One2many(
         "collection.dispatch", "invoice_id", string="Reminders Sent"
     )
+    collection_predicted_pay_date = fields.Date(
+        string="Predicted Payment Date",
+        copy=False,
+        readonly=True,
+        index=True,
+        help="When this open invoice is expected to be paid, from the customer's payment "
+        "history. Recomputed every day by the payment-behaviour job.",
+    )
     collection_indemnity_move_id = fields.Many2one(
         "account.move",
         string="Recovery Indemnity Invoiced On",
@@ -104,6 +112,14 @@ class AccountMove(models.Model):
                 " ON account_move (company_id, commercial_partner_id)"
                 " WHERE move_type = 'out_invoice' AND state = 'posted'"
                 " AND payment_state IN ('not_paid', 'partial')"
+            )
+        )
+        # The payment-behaviour job reads each batch of customers' invoices, paid or not.
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS account_move_collection_customer_history_idx"
+                " ON account_move (commercial_partner_id, invoice_date_due)"
+                " WHERE move_type = 'out_invoice'"
             )
         )
 
