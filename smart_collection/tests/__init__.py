@@ -6,6 +6,7 @@ from . import (
     test_outage,
     test_pay_link,
     test_pay_page,
+    test_portal_self_service,
     test_payment_request,
     test_scenarios,
     test_statement_import,
