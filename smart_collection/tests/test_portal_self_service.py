@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import Command, fields, http
+from odoo.exceptions import UserError
 from odoo.tests import Form, HttpCase, tagged
 
 from .common import CollectionCommon
@@ -134,7 +135,7 @@ class TestPortalSelfService(CollectionCommon, HttpCase):
         dispute = self.env["collection.dispute"]._collection_open(
             self.invoice.sudo(), "already_paid", "Paid on the 3rd."
         )
-        with self.assertRaises(Exception):
+        with self.assertRaises(UserError):
             dispute.action_reject()
         dispute.resolution_note = "No payment received from you yet."
         dispute.action_reject()
