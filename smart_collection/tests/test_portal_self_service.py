@@ -1,3 +1,4 @@
+import base64
 from datetime import timedelta
 
 from odoo import Command, fields, http
@@ -7,6 +8,9 @@ from odoo.tests import Form, HttpCase, tagged
 from .common import CollectionCommon
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 
 
 @tagged("post_install", "-at_install")
@@ -305,8 +309,7 @@ class TestPortalSelfService(CollectionCommon, HttpCase):
         self.assertEqual(response.status_code, 303)
         self.assertIn("collection_done=promise", response.headers["Location"])
         response = self._post(f"/pay/{token}/self-service/dispute", reason="not_received",
-                              files={"attachments": ("photo.png", b"\x89PNG\r\n\x1a\n" + b"0" * 20,
-                                                     "image/png")})
+                              files={"attachments": ("photo.png", PNG, "image/png")})
         self.assertIn("collection_done=dispute", response.headers["Location"])
         self.env.invalidate_all()
         self.assertTrue(self.invoice.collection_disputed)
