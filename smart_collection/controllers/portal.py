@@ -18,6 +18,7 @@ from ..services import self_service
 from .pay import CollectionPayController
 
 ACTIONS = ("dispute", "promise", "copy", "credit_note")
+HOURLY_LIMIT = 5  # customer messages per invoice per hour: each one gives the collector a task
 ANCHOR = "#collection_self_service"
 
 
@@ -40,6 +41,8 @@ def _error_message(code):
                     "cancelled."),
         "already_disputed": _("This invoice is already disputed: we are looking into it."),
         "already_promised": _("You already promised a payment for this invoice."),
+        "too_many": _("We received several requests about this invoice in the last hour. "
+                      "Please try again later."),
     }.get(code, _("Your request could not be recorded."))
 
 
@@ -116,6 +119,17 @@ def _perform(invoice, action, post, source, author):
     """Run one customer action on a sudo'ed invoice. Return an error code or None."""
     if not invoice._collection_self_service_open():
         return "closed"
+    recent = request.env["mail.message"].sudo().search_count(
+        [
+            ("model", "=", "account.move"),
+            ("res_id", "=", invoice.id),
+            ("author_id", "=", author.id),
+            ("message_type", "=", "comment"),
+            ("create_date", ">", fields.Datetime.subtract(fields.Datetime.now(), hours=1)),
+        ]
+    )
+    if recent >= HOURLY_LIMIT:
+        return "too_many"
     try:
         with request.env.cr.savepoint():
             _run(invoice, action, post, source, author)

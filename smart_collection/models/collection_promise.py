@@ -111,8 +111,14 @@ class CollectionPromise(models.Model):
         today = fields.Date.context_today(self)
         due = self.search([("state", "=", "open"), ("date", "<", today)])
         due._compute_state()
+        # A week back: the daily run never misses one, and promises broken long before this
+        # check existed do not flood the collectors (their pause already ended with the date).
         self.search(
-            [("state", "=", "broken"), ("collection_broken_done", "=", False)]
+            [
+                ("state", "=", "broken"),
+                ("collection_broken_done", "=", False),
+                ("date", ">=", today - timedelta(days=7)),
+            ]
         )._collection_handle_broken()
 
     def _collection_handle_broken(self):

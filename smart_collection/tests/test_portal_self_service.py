@@ -233,6 +233,15 @@ class TestPortalSelfService(CollectionCommon, HttpCase):
         self.assertEqual(self._activities(self.invoice, "copy").user_id, self.collector)
         self.assertEqual(len(self._activities(self.invoice, "credit note")), 1)
 
+    def test_requests_limited_per_hour(self):
+        self._login()
+        for _i in range(5):
+            response = self._portal(self.invoice, "copy")
+            self.assertIn("collection_done=copy", response.headers["Location"])
+        response = self._portal(self.invoice, "copy")
+        self.assertIn("collection_error=too_many", response.headers["Location"])
+        self.assertEqual(len(self._activities(self.invoice, "copy")), 5)
+
     # ------------------------------------------------------------- statement
 
     def test_statement_lists_own_open_items(self):
