@@ -32,6 +32,27 @@ class CollectionPaymentRequest(models.TransientModel):
             "smart_collection.sms_template_collection_payment_request", raise_if_not_found=False
         ),
     )
+    group_mail_template_id = fields.Many2one(
+        "mail.template",
+        string="E-mail Template (several invoices)",
+        domain=[("model", "=", "res.partner")],
+        help="Used for a customer with several selected invoices; rendered with `invoices`.",
+        default=lambda self: self.env.ref(
+            "smart_collection.mail_template_collection_payment_request_grouped",
+            raise_if_not_found=False,
+        ),
+    )
+    group_sms_template_id = fields.Many2one(
+        "sms.template",
+        string="SMS Template (several invoices)",
+        domain=[("model", "=", "res.partner")],
+        help="Used for a customer with several selected invoices; rendered with `invoices`, "
+        "`total` and `link` (the oldest invoice's pay link).",
+        default=lambda self: self.env.ref(
+            "smart_collection.sms_template_collection_payment_request_grouped",
+            raise_if_not_found=False,
+        ),
+    )
     problem_count = fields.Integer(compute="_compute_problems")
     problems_html = fields.Html(compute="_compute_problems", sanitize=False)
     result_html = fields.Html(readonly=True, sanitize=False)
@@ -153,7 +174,7 @@ class CollectionPaymentRequest(models.TransientModel):
                 subtype_xmlid="mail.mt_comment",
             )
             return
-        template = self.env.ref(
+        template = self.group_mail_template_id or self.env.ref(
             "smart_collection.mail_template_collection_payment_request_grouped"
         )
         invoices = self.env["account.move"].union(*invoices)
@@ -196,7 +217,7 @@ class CollectionPaymentRequest(models.TransientModel):
                 put_in_queue=True,
             )
             return
-        template = self.env.ref(
+        template = self.group_sms_template_id or self.env.ref(
             "smart_collection.sms_template_collection_payment_request_grouped"
         )
         invoices = self.env["account.move"].union(*invoices)
