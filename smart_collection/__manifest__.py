@@ -56,6 +56,11 @@
         "wizards/collection_wizard_views.xml",
         "wizards/collection_statement_import_views.xml",
         "wizards/collection_virtual_iban_import_views.xml",
+        "data/collection_payment_request_grouped_data.xml",
+        "report/report_collection_statement.xml",
+        "views/collection_dispute_views.xml",
+        "views/portal_self_service_templates.xml",
+        "views/res_config_settings_self_service_views.xml",
     ],
     "demo": [
         "data/collection_demo.xml",

@@ -1,1 +1,1 @@
-from . import pay, stripe_webhook
+from . import pay, portal, stripe_webhook

@@ -29,3 +29,4 @@ from . import (
 from . import collection_customer, collection_todo
 from . import payment_method, payment_provider
 from . import collection_risk_class
+from . import collection_dispute, report_collection_statement

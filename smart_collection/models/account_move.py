@@ -1,6 +1,7 @@
 import logging
 from datetime import datetime, time, timedelta, timezone
 
+from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -472,3 +473,77 @@ class AccountMove(models.Model):
                 }
             )
         return lines
+
+    # ------------------------------------------------------------------ self-service
+
+    collection_dispute_ids = fields.One2many(
+        "collection.dispute", "invoice_id", string="Disputes"
+    )
+    collection_dispute_count = fields.Integer(compute="_compute_collection_dispute_count")
+
+    @api.depends("collection_dispute_ids")
+    def _compute_collection_dispute_count(self):
+        counts = dict(
+            self.env["collection.dispute"]._read_group(
+                [("invoice_id", "in", self.ids)], ["invoice_id"], ["__count"]
+            )
+        )
+        for move in self:
+            move.collection_dispute_count = counts.get(move._origin, 0)
+
+    def action_collection_disputes(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Disputes"),
+            "res_model": "collection.dispute",
+            "view_mode": "list,form",
+            "domain": [("invoice_id", "=", self.id)],
+            "context": {"default_invoice_id": self.id},
+        }
+
+    def _collection_collector_user(self):
+        """Who handles what the customer asks: the customer's collector, else the invoice's
+        salesperson, else the company's default collector (as for call tasks)."""
+        self.ensure_one()
+        move = self.sudo().with_company(self.company_id)
+        partner = move.commercial_partner_id
+        return (
+            partner.collection_collector_id
+            or move.invoice_user_id
+            or move.env["collection.engine"]._collection_collector(partner)
+        )
+
+    def _collection_self_service_open(self):
+        """Disputes, promises and requests are for posted customer invoices still due."""
+        self.ensure_one()
+        return (
+            self.move_type == "out_invoice"
+            and self.state == "posted"
+            and self.payment_state in ("not_paid", "partial")
+        )
+
+    def _collection_customer_request(self, kind, message, author=None):
+        """A copy of the invoice or a credit note asked by the customer: log it, tell the
+        collector. ``self`` sudo'ed."""
+        self.ensure_one()
+        title = {
+            "copy": self.env._("The customer asks for a copy of the invoice."),
+            "credit_note": self.env._("The customer asks for a credit note."),
+        }[kind]
+        body = Markup("<p><strong>%s</strong></p>") % title
+        if message:
+            body += Markup("<p>%s</p>") % message
+        self.with_context(mail_notify_force_send=False).message_post(
+            body=body,
+            author_id=(author or self.partner_id).id,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        return self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            date_deadline=fields.Date.context_today(self),
+            summary=title,
+            note=Markup("<p>%s</p>") % (message or title),
+            user_id=self._collection_collector_user().id,
+        )

@@ -104,6 +104,13 @@ class ResCompany(models.Model):
         help="Receives the small differences written off when matching transfers.",
     )
 
+    collection_promise_max_days = fields.Integer(
+        string="Promise to Pay: Longest Delay (days)",
+        default=30,
+        help="On the portal and pay links, customers may promise to pay from tomorrow up to "
+        "this many days from today.",
+    )
+
     @api.constrains("collection_match_threshold", "collection_match_subset_items",
                     "collection_writeoff_tolerance")
     def _check_collection_matching(self):

@@ -42,3 +42,6 @@ class ResConfigSettings(models.TransientModel):
     collection_virtual_iban_mode = fields.Selection(
         related="company_id.collection_virtual_iban_mode", readonly=False
     )
+    collection_promise_max_days = fields.Integer(
+        related="company_id.collection_promise_max_days", readonly=False
+    )

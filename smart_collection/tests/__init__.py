@@ -7,6 +7,7 @@ from . import (
     test_pay_link,
     test_pay_page,
     test_payment_request,
+    test_portal_self_service,
     test_reminder_languages,
     test_risk,
     test_scenarios,
