@@ -97,6 +97,11 @@ class TestBankMatching(CollectionCommon):
             lambda ln: ln.account_id.account_type == "asset_receivable" and not ln.reconciled
         )
         self.assertEqual((credit.partner_id, credit.amount_residual), (self.customer, -30.0))
+        # Each invoice's chatter says which transfer paid it, and how far.
+        for invoice, state in ((partly, "Partially Paid"), (over, "Paid")):
+            notes = invoice.message_ids.filtered(lambda m: "booked: payment status" in m.body)
+            self.assertEqual(len(notes), 1)
+            self.assertIn(f"payment status {state}.", notes.body)
         # Reminders go on for the rest of the partly paid invoice.
         self.env["collection.engine"]._collection_plan_and_write()
         self.assertIn(partly, self.env["collection.dispatch"].search([]).invoice_id)
