@@ -55,11 +55,17 @@
         "wizards/collection_wizard_views.xml",
         "wizards/collection_statement_import_views.xml",
         "wizards/collection_virtual_iban_import_views.xml",
+        "report/report_collection_monthly.xml",
+        "views/collection_cockpit_views.xml",
+        "wizards/collection_report_wizard_views.xml",
     ],
     "demo": [
         "data/collection_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "smart_collection/static/src/cockpit/*",
+        ],
         "web.assets_tests": [
             "smart_collection/static/tests/tours/*.js",
         ],
