@@ -146,7 +146,10 @@ class CollectionCockpit(models.AbstractModel):
                 where, date_from, date_to,
             )
         )
-        return [kpi.Collection(row[0], self._collection_decimal(row[1]), row[2]) for row in self.env.cr.fetchall()]
+        return [
+            kpi.Collection(invoice, self._collection_decimal(amount), paid)
+            for invoice, amount, paid in self.env.cr.fetchall()
+        ]
 
     def _collection_dispatches(self, companies, where, date_from, date_to):
         """Reminders sent in the period, for invoices matching the filters."""

@@ -10,6 +10,7 @@ from odoo.tests import tagged
 
 from .common import CollectionCommon
 
+
 def _is_number(cell):
     try:
         float(cell)
