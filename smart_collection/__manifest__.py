@@ -35,6 +35,7 @@
         "data/collection_sms_template_data.xml",
         "data/collection_scenario_data.xml",
         "data/collection_cron_data.xml",
+        "data/collection_risk_class_data.xml",
         "report/report_collection_letter.xml",
         "views/collection_menus.xml",
         "views/account_move_views.xml",

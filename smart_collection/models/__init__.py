@@ -29,4 +29,5 @@ from . import (
     res_partner,
 )
 from . import collection_customer, collection_todo
+from . import collection_risk_class
 from . import collection_report_aging

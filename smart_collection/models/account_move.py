@@ -80,6 +80,14 @@ class AccountMove(models.Model):
     collection_dispatch_ids = fields.One2many(
         "collection.dispatch", "invoice_id", string="Reminders Sent"
     )
+    collection_predicted_pay_date = fields.Date(
+        string="Predicted Payment Date",
+        copy=False,
+        readonly=True,
+        index=True,
+        help="When this open invoice is expected to be paid, from the customer's payment "
+        "history. Recomputed every day by the payment-behaviour job.",
+    )
     collection_indemnity_move_id = fields.Many2one(
         "account.move",
         string="Recovery Indemnity Invoiced On",

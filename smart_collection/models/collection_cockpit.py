@@ -66,9 +66,6 @@ class CollectionCockpit(models.AbstractModel):
         """PostgreSQL numerics arrive as floats: back to exact Decimals (amounts are rounded)."""
         return Decimal(str(value or 0))
 
-    def _collection_has_field(self, model, name):
-        return name in self.env[model]._fields and self.env[model]._fields[name].store
-
     # ------------------------------------------------------------------ gathering
 
     def _collection_balance(self, where, at):
@@ -82,11 +79,6 @@ class CollectionCockpit(models.AbstractModel):
 
     def _collection_open_items(self, where, at):
         """Open items as at ``at``: each line's balance less the partials dated up to then."""
-        predicted = (
-            SQL("m.collection_predicted_pay_date")
-            if self._collection_has_field("account.move", "collection_predicted_pay_date")
-            else SQL("NULL::date")
-        )
         self.env.cr.execute(
             SQL(
                 """
@@ -96,7 +88,7 @@ class CollectionCockpit(models.AbstractModel):
                                     WHERE pr.debit_move_id = l.id AND pr.max_date <= %(at)s), 0)
                        + COALESCE((SELECT SUM(pr.amount) FROM account_partial_reconcile pr
                                     WHERE pr.credit_move_id = l.id AND pr.max_date <= %(at)s), 0),
-                       COALESCE(l.date_maturity, l.date), %(predicted)s
+                       COALESCE(l.date_maturity, l.date), m.collection_predicted_pay_date
                   FROM %(lines)s
                  WHERE %(where)s AND l.date <= %(at)s
                    AND (NOT l.reconciled OR EXISTS (
@@ -104,7 +96,7 @@ class CollectionCockpit(models.AbstractModel):
                          WHERE (pr.debit_move_id = l.id OR pr.credit_move_id = l.id)
                            AND pr.max_date > %(at)s))
                 """,
-                at=at, predicted=predicted, lines=self._LINES_FROM, where=where,
+                at=at, lines=self._LINES_FROM, where=where,
             )
         )
         rows = [
@@ -208,20 +200,16 @@ class CollectionCockpit(models.AbstractModel):
         partners = self.env["res.partner"].sudo().browse(
             [pid for pid, amount in open_total.items() if amount > 0]
         )
-        has_score = self._collection_has_field("res.partner", "collection_risk_score")
-
-        def score(partner):
-            return partner.collection_risk_score if has_score else 0.0
-
         ranked = sorted(
-            partners, key=lambda p: (-score(p), -overdue.get(p.id, 0), p.display_name)
+            partners,
+            key=lambda p: (-p.collection_risk_score, -overdue.get(p.id, 0), p.display_name),
         )[:RISKY_LIMIT]
         return [
             {
                 "partner_id": p.id,
                 "name": p.display_name,
-                "score": score(p) if has_score else None,
-                "risk_class": p.collection_risk_class if has_score else None,
+                "score": p.collection_risk_score,
+                "risk_class": p.collection_risk_class or None,
                 "overdue": kpi._money(overdue.get(p.id, 0)),
                 "open": kpi._money(open_total[p.id]),
             }

@@ -172,7 +172,7 @@ class CollectionEngine(models.AbstractModel):
                        p.collection_opt_out_letter, p.email, p.mobile, p.phone,
                        (p.street IS NOT NULL AND p.city IS NOT NULL), p.tz, c.code,
                        ARRAY(SELECT category_id FROM res_partner_res_partner_category_rel r
-                              WHERE r.partner_id = p.id)
+                              WHERE r.partner_id = p.id), p.collection_risk_class
                   FROM res_partner p
              LEFT JOIN res_country c ON c.id = p.country_id
                  WHERE p.id = ANY(%(ids)s)
@@ -205,7 +205,7 @@ class CollectionEngine(models.AbstractModel):
         partners = {}
         for (
             pid, is_company, scenario_id, hold, legal, no_email, no_sms, no_letter,
-            email, mobile, phone, has_address, tz, country, categories,
+            email, mobile, phone, has_address, tz, country, categories, risk_class,
         ) in rows:
             partners[pid] = planner.Partner(
                 id=pid,
@@ -224,6 +224,7 @@ class CollectionEngine(models.AbstractModel):
                 has_address=bool(has_address),
                 tz=tz or "UTC",
                 credit=Decimal(str(credits.get(pid) or 0)),
+                risk_class=risk_class or None,
             )
         return partners
 
@@ -256,13 +257,19 @@ class CollectionEngine(models.AbstractModel):
     @api.model
     def _collection_rules(self, company):
         scenarios = self.env["collection.scenario"].search(
-            [("company_id", "in", [False, company.id]), ("partner_category_ids", "!=", False)]
+            [
+                ("company_id", "in", [False, company.id]),
+                "|",
+                ("partner_category_ids", "!=", False),
+                ("risk_class_ids", "!=", False),
+            ]
         )
         return tuple(
             planner.ScenarioRule(
                 sequence=s.sequence,
                 scenario_id=s.id,
                 category_ids=frozenset(s.partner_category_ids.ids),
+                risk_classes=frozenset(s.risk_class_ids.mapped("code")),
             )
             for s in scenarios
         )

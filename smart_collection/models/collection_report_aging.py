@@ -20,7 +20,9 @@ class CollectionReportAging(models.Model):
             "move_id", "partner_id", "company_id", "company_currency_id", "account_id",
             "date", "date_maturity", "amount_residual", "reconciled", "parent_state",
         ],
-        "account.move": ["name", "invoice_user_id", "invoice_date"],
+        "account.move": [
+            "name", "invoice_user_id", "invoice_date", "collection_predicted_pay_date",
+        ],
         "account.account": ["account_type"],
         "res.partner": ["commercial_partner_id", "user_id"],
     }
@@ -55,15 +57,11 @@ class CollectionReportAging(models.Model):
     expected_date = fields.Date(readonly=True, help="Predicted pay date, else the due date.")
     expected_week = fields.Char(readonly=True, help="ISO week of the expected date.")
 
+    partner_risk_class = fields.Selection(related="partner_id.collection_risk_class")
+
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
-        move_fields = self.env["account.move"]._fields
-        predicted = (
-            SQL("m.collection_predicted_pay_date")
-            if "collection_predicted_pay_date" in move_fields
-            and move_fields["collection_predicted_pay_date"].store
-            else SQL("NULL::date")
-        )
+        predicted = SQL("m.collection_predicted_pay_date")
         self.env.cr.execute(
             SQL(
                 """

@@ -23,6 +23,12 @@ class CollectionScenario(models.Model):
         help="Customers with one of these tags follow this scenario, unless one is set on the "
         "customer itself.",
     )
+    risk_class_ids = fields.Many2many(
+        "collection.risk.class",
+        string="Risk Classes",
+        help="Customers of one of these payment risk classes follow this scenario, unless one "
+        "is set on the customer itself. With tags too, the customer needs both.",
+    )
     note = fields.Text(translate=True)
     level_count = fields.Integer(compute="_compute_level_count")
 

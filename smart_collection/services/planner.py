@@ -69,11 +69,16 @@ class Scenario:
 
 @dataclass(frozen=True)
 class ScenarioRule:
-    """Category rule: customers with one of ``category_ids`` get ``scenario_id``."""
+    """Category rule: customers with one of ``category_ids`` get ``scenario_id``.
+
+    With ``risk_classes``, the customer's payment risk class must be one of them too; a rule
+    with classes and no categories applies to every customer of those classes.
+    """
 
     sequence: int
     scenario_id: int
     category_ids: frozenset[int]
+    risk_classes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class Partner:
     has_address: bool = True
     tz: str = "UTC"
     credit: Decimal = Decimal(0)  # unreconciled credits (credit notes, payments), positive
+    risk_class: str | None = None  # payment risk class "A".."E", None when not scored yet
 
 
 @dataclass(frozen=True)
@@ -207,15 +213,19 @@ def _resolve(partner: Partner, rules: tuple[ScenarioRule, ...], default: int | N
     if partner.scenario_id:  # Odoo's empty many2one may come as False or 0
         return partner.scenario_id
     categories = partner.category_ids
-    if categories:
-        for rule in rules:
-            if not categories.isdisjoint(rule.category_ids):
-                return rule.scenario_id
+    for rule in rules:
+        if rule.category_ids and categories.isdisjoint(rule.category_ids):
+            continue
+        if rule.risk_classes and partner.risk_class not in rule.risk_classes:
+            continue
+        if rule.category_ids or rule.risk_classes:
+            return rule.scenario_id
     return default or None
 
 
 def resolve_scenario(partner: Partner, policy: Policy) -> int | None:
-    """The customer's explicit scenario wins, then the first category rule, then the default."""
+    """The customer's explicit scenario wins, then the first rule it meets (tags, risk class),
+    then the default."""
     return _resolve(partner, _sorted_rules(policy.rules), policy.default_scenario_id)
 
 

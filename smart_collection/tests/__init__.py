@@ -8,6 +8,8 @@ from . import (
     test_pay_link,
     test_pay_page,
     test_payment_request,
+    test_reminder_languages,
+    test_risk,
     test_scenarios,
     test_statement_import,
     test_stripe_webhook,

@@ -142,6 +142,25 @@ class TestCockpit(CollectionCommon):
         nobody = self.env["res.users"].create({"name": "Nobody", "login": "nobody_cockpit"})
         self.assertEqual(float(self._kpis(user_id=nobody.id)["open_total"]), 0.0)
 
+    def test_risk_scores_and_predicted_dates(self):
+        risky = self._customer("Garage Risque")
+        self._collection_invoice(60.0, due_in=-2, partner=risky)
+        risky.write({"collection_risk_score": 87.5, "collection_risk_class": "E"})
+        self.customer.collection_risk_score = 10.0
+        # Predicted in three weeks instead of overdue now.
+        self.inv_120.collection_predicted_pay_date = self.today + timedelta(weeks=3)
+        kpis = self._kpis(company_ids=[self.company.id])
+        top = kpis["riskiest"][0]
+        self.assertEqual((top["partner_id"], top["score"], top["risk_class"]),
+                         (risky.id, 87.5, "E"))
+        self.assertEqual(kpis["riskiest"][1]["partner_id"], self.customer.id)
+        forecast = {row["week"]: float(row["amount"]) for row in kpis["forecast"]}
+        week = (self.today + timedelta(weeks=3)).isocalendar()
+        self.assertEqual(forecast[f"{week[0]}-W{week[1]:02d}"], 500.0)
+        row = self.env["collection.report.aging"].search([("move_id", "=", self.inv_120.id)])
+        self.assertEqual(row.expected_date, self.today + timedelta(weeks=3))
+        self.assertEqual(row.predicted_pay_date, self.today + timedelta(weeks=3))
+
     def _export(self, export_type, file_format):
         wizard = self.env["collection.export.wizard"].create(
             {"export_type": export_type, "file_format": file_format,
