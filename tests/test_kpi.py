@@ -37,8 +37,9 @@ def test_aging_sums_and_credits():
         "61_90": D("400.00"), "over_90": D("500.00"),
     }
     assert sum(buckets.values()) == D("1470.50")
-    # overdue 1450.50 of 1470.50 open
-    assert kpi.overdue_rate(items, TODAY) == D("98.6")
+    # overdue 1 450.50 of 1 550.50 invoiced and open (the payment is left out)
+    assert kpi.overdue_rate(items, TODAY) == D("93.6")
+    assert kpi.overdue_amount(items, TODAY) == D("1450.50")
 
 
 def test_overdue_rate_nothing_open():
@@ -156,6 +157,8 @@ def test_compute_puts_it_together():
     assert result["aging"]["not_due"] == D("400.00")
     assert result["aging"]["1_30"] == D("600.00")
     assert result["overdue_rate"] == D("60.0")
+    assert result["overdue_total"] == D("600")
+    assert result["open_invoices_total"] == D("1000.00")
     # (2000 + 800 − 1000) / (2000 + 800 − 400) = 1800 / 2400 = 75 %
     assert result["cei"] == D("75.0")
     # 31 days (800) + 28 × 200 / 1000 = 36.6

@@ -104,17 +104,25 @@ def aging(items, today):
     return {code: _money(amount) for code, amount in totals.items()}
 
 
-def overdue_rate(items, today):
-    """Overdue amount / total open amount × 100 (None when nothing is open).
+def overdue_amount(items, today):
+    """Sum of positive residuals (open invoices) whose due date is before ``today``."""
+    return sum(
+        (i.residual for i in items if i.residual > 0 and days_overdue(i.due_date, today) > 0),
+        ZERO,
+    )
 
-    Overdue = residuals of items with due date < today.
+
+def overdue_rate(items, today):
+    """Overdue amount / amount of open invoices × 100 (None when no invoice is open).
+
+    Only positive residuals (invoices) count, on both sides: an unapplied payment or credit
+    note is not "not due" money and would push the rate past 100 %.
     """
     items = list(items)
-    total = sum((i.residual for i in items), ZERO)
+    total = sum((i.residual for i in items if i.residual > 0), ZERO)
     if total <= 0:
         return None
-    overdue = sum((i.residual for i in items if days_overdue(i.due_date, today) > 0), ZERO)
-    return _ratio(overdue / total * HUNDRED)
+    return _ratio(overdue_amount(items, today) / total * HUNDRED)
 
 
 # ---------------------------------------------------------------------------------- DSO
@@ -332,7 +340,9 @@ def compute(data):
         "date_to": data.date_to,
         "aging": buckets,
         "open_total": _money(open_total),
-        "overdue_total": _money(open_total - closing_current),
+        "open_invoices_total": _money(sum((i.residual for i in data.open_items
+                                           if i.residual > 0), ZERO)),
+        "overdue_total": _money(overdue_amount(data.open_items, today)),
         "overdue_rate": overdue_rate(data.open_items, today),
         "dso": dso_count_back(
             data.closing_receivables, month_sales_history(today, data.sales_by_month)

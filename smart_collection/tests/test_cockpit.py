@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 import openpyxl
 from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from .common import CollectionCommon
 
@@ -282,3 +282,32 @@ class TestCockpit(CollectionCommon):
         action = wizard.action_print()
         # The report action, possibly behind the document layout configurator
         self.assertIn("smart_collection.report_collection_monthly", str(action))
+
+
+@tagged("post_install", "-at_install")
+class TestCockpitScreen(HttpCase):
+    """The cockpit opens in the browser with its cards and filters."""
+
+    def test_cockpit_screen(self):
+        env = self.env
+        customer = env["res.partner"].create(
+            {"name": "Cockpit Risk Co", "is_company": True, "collection_risk_score": 95.0,
+             "collection_risk_class": "E"}
+        )
+        today = fields.Date.context_today(env["account.move"])
+        invoice = env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": customer.id,
+                "invoice_date": today - timedelta(days=60),
+                "invoice_payment_term_id": False,
+                "invoice_line_ids": [
+                    Command.create({"name": "Bread", "quantity": 1, "price_unit": 90,
+                                    "tax_ids": []})
+                ],
+            }
+        )
+        invoice.action_post()
+        invoice.invoice_date_due = today - timedelta(days=25)
+        self.start_tour("/odoo/action-smart_collection.action_collection_cockpit",
+                        "smart_collection_cockpit", login="admin")
