@@ -61,46 +61,60 @@ class CollectionCockpit(models.AbstractModel):
         " LEFT JOIN res_partner cp ON cp.id = COALESCE(p.commercial_partner_id, p.id)"
     )
 
-    @staticmethod
-    def _collection_decimal(value):
-        """PostgreSQL numerics arrive as floats: back to exact Decimals (amounts are rounded)."""
-        return Decimal(str(value or 0))
-
     # ------------------------------------------------------------------ gathering
 
-    def _collection_balance(self, where, at):
-        self.env.cr.execute(
-            SQL(
-                "SELECT COALESCE(SUM(l.balance), 0) FROM %s WHERE %s AND l.date <= %s",
-                self._LINES_FROM, where, at,
-            )
-        )
-        return self._collection_decimal(self.env.cr.fetchone()[0])
+    def _collection_balances(self, where, date_from, date_to):
+        """Receivables balance before and at the end of the period, and credit sales in it.
 
-    def _collection_open_items(self, where, at):
-        """Open items as at ``at``: each line's balance less the partials dated up to then."""
+        One scan: invoices less credit notes dated in the period are the credit sales.
+        """
         self.env.cr.execute(
             SQL(
                 """
+                SELECT (COALESCE(SUM(l.balance) FILTER (WHERE l.date < %(start)s), 0))::text,
+                       (COALESCE(SUM(l.balance), 0))::text,
+                       (COALESCE(SUM(l.balance) FILTER (
+                            WHERE l.date >= %(start)s
+                              AND m.move_type IN ('out_invoice', 'out_refund')), 0))::text
+                  FROM %(lines)s
+                 WHERE %(where)s AND l.date <= %(end)s
+                """,
+                start=date_from, end=date_to, lines=self._LINES_FROM, where=where,
+            )
+        )
+        return tuple(Decimal(value) for value in self.env.cr.fetchone())
+
+    def _collection_open_items(self, where, at):
+        """Open items as at ``at``: today's residual plus the partials dated after ``at``.
+
+        Partials dated later are few (none when ``at`` is today), so this reads the open lines
+        and a handful of partials instead of every partial of the ledger.
+        """
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH later AS (
+                    SELECT line_id, SUM(amount) AS amount FROM (
+                        SELECT pr.debit_move_id AS line_id, pr.amount
+                          FROM account_partial_reconcile pr WHERE pr.max_date > %(at)s
+                        UNION ALL
+                        SELECT pr.credit_move_id, -pr.amount
+                          FROM account_partial_reconcile pr WHERE pr.max_date > %(at)s
+                    ) moves GROUP BY line_id
+                )
                 SELECT l.id, cp.id,
-                       l.balance
-                       - COALESCE((SELECT SUM(pr.amount) FROM account_partial_reconcile pr
-                                    WHERE pr.debit_move_id = l.id AND pr.max_date <= %(at)s), 0)
-                       + COALESCE((SELECT SUM(pr.amount) FROM account_partial_reconcile pr
-                                    WHERE pr.credit_move_id = l.id AND pr.max_date <= %(at)s), 0),
+                       (l.amount_residual + COALESCE(later.amount, 0))::text,
                        COALESCE(l.date_maturity, l.date), m.collection_predicted_pay_date
                   FROM %(lines)s
+                  LEFT JOIN later ON later.line_id = l.id
                  WHERE %(where)s AND l.date <= %(at)s
-                   AND (NOT l.reconciled OR EXISTS (
-                        SELECT 1 FROM account_partial_reconcile pr
-                         WHERE (pr.debit_move_id = l.id OR pr.credit_move_id = l.id)
-                           AND pr.max_date > %(at)s))
+                   AND (NOT l.reconciled OR later.line_id IS NOT NULL)
                 """,
                 at=at, lines=self._LINES_FROM, where=where,
             )
         )
         rows = [
-            (line, partner, self._collection_decimal(residual), due, predicted)
+            (line, partner, Decimal(residual), due, predicted)
             for line, partner, residual, due, predicted in self.env.cr.fetchall()
         ]
         return [row for row in rows if row[2]]
@@ -110,20 +124,20 @@ class CollectionCockpit(models.AbstractModel):
         start = kpi.month_starts_back(date_to, DSO_MONTHS)[-1]
         self.env.cr.execute(
             SQL(
-                "SELECT date_trunc('month', l.date)::date, SUM(l.balance) FROM %s"
+                "SELECT date_trunc('month', l.date)::date, SUM(l.balance)::text FROM %s"
                 " WHERE %s AND m.move_type IN ('out_invoice', 'out_refund')"
                 " AND l.date BETWEEN %s AND %s GROUP BY 1",
                 self._LINES_FROM, where, start, date_to,
             )
         )
-        return {month: self._collection_decimal(v) for month, v in self.env.cr.fetchall()}
+        return {month: Decimal(v) for month, v in self.env.cr.fetchall()}
 
     def _collection_collections(self, where, date_from, date_to):
         """Money applied to invoices in the period (credit notes are not cash)."""
         self.env.cr.execute(
             SQL(
                 """
-                SELECT m.id, pr.amount, pr.max_date
+                SELECT m.id, pr.amount::text, pr.max_date
                   FROM account_partial_reconcile pr
                   JOIN account_move_line l ON l.id = pr.debit_move_id
                   JOIN account_move_line cl ON cl.id = pr.credit_move_id
@@ -139,7 +153,7 @@ class CollectionCockpit(models.AbstractModel):
             )
         )
         return [
-            kpi.Collection(invoice, self._collection_decimal(amount), paid)
+            kpi.Collection(invoice, Decimal(amount), paid)
             for invoice, amount, paid in self.env.cr.fetchall()
         ]
 
@@ -197,23 +211,31 @@ class CollectionCockpit(models.AbstractModel):
             open_total[partner_id] = open_total.get(partner_id, Decimal(0)) + residual
             if due < date_to:
                 overdue[partner_id] = overdue.get(partner_id, Decimal(0)) + residual
-        partners = self.env["res.partner"].sudo().browse(
-            [pid for pid, amount in open_total.items() if amount > 0]
+        candidates = [pid for pid, amount in open_total.items() if amount > 0]
+        if not candidates:
+            return []
+        # Scores in one query: reading them through the ORM costs a record per customer.
+        self.env["res.partner"].flush_model(["collection_risk_score", "collection_risk_class"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, COALESCE(collection_risk_score, 0), collection_risk_class"
+                " FROM res_partner WHERE id = ANY(%s)",
+                candidates,
+            )
         )
-        ranked = sorted(
-            partners,
-            key=lambda p: (-p.collection_risk_score, -overdue.get(p.id, 0), p.display_name),
-        )[:RISKY_LIMIT]
+        scores = {pid: (score, risk_class) for pid, score, risk_class in self.env.cr.fetchall()}
+        top = sorted(candidates, key=lambda pid: (-scores[pid][0], -overdue.get(pid, 0), pid))
+        partners = self.env["res.partner"].sudo().browse(top[:RISKY_LIMIT])
         return [
             {
                 "partner_id": p.id,
                 "name": p.display_name,
-                "score": p.collection_risk_score,
-                "risk_class": p.collection_risk_class or None,
+                "score": scores[p.id][0],
+                "risk_class": scores[p.id][1] or None,
                 "overdue": kpi._money(overdue.get(p.id, 0)),
                 "open": kpi._money(open_total[p.id]),
             }
-            for p in ranked
+            for p in partners
         ]
 
     # ------------------------------------------------------------------ the computation
@@ -230,15 +252,14 @@ class CollectionCockpit(models.AbstractModel):
         where = self._collection_line_filter(companies, user_id, category_id)
         open_rows = self._collection_open_items(where, date_to)
         dispatches = self._collection_dispatches(companies, where, date_from, date_to)
+        opening, closing, credit_sales = self._collection_balances(where, date_from, date_to)
         data = kpi.KpiInput(
             date_from=date_from,
             date_to=date_to,
             open_items=tuple(kpi.OpenItem(r[2], r[3], r[4]) for r in open_rows),
-            opening_receivables=self._collection_balance(
-                where, fields.Date.subtract(date_from, days=1)
-            ),
-            closing_receivables=self._collection_balance(where, date_to),
-            credit_sales=self._collection_credit_sales(where, date_from, date_to),
+            opening_receivables=opening,
+            closing_receivables=closing,
+            credit_sales=credit_sales,
             sales_by_month=self._collection_sales_by_month(where, date_to),
             collections=tuple(self._collection_collections(where, date_from, date_to)),
             dispatches=tuple(dispatches),
@@ -253,16 +274,6 @@ class CollectionCockpit(models.AbstractModel):
         result["company_ids"] = companies.ids
         result["currency"] = companies[:1].currency_id.name or ""
         return result
-
-    def _collection_credit_sales(self, where, date_from, date_to):
-        self.env.cr.execute(
-            SQL(
-                "SELECT COALESCE(SUM(l.balance), 0) FROM %s WHERE %s"
-                " AND m.move_type IN ('out_invoice', 'out_refund') AND l.date BETWEEN %s AND %s",
-                self._LINES_FROM, where, date_from, date_to,
-            )
-        )
-        return self._collection_decimal(self.env.cr.fetchone()[0])
 
     # ------------------------------------------------------------------ the client
 

@@ -120,6 +120,13 @@ class TestCockpit(CollectionCommon):
         self.assertEqual(kpis["riskiest"][0]["partner_id"], self.customer.id)
         forecast = sum(float(r["amount"]) for r in kpis["forecast"])
         self.assertEqual(forecast, 1700.0)
+        # Seen yesterday, before today's payments: 150 + 50 more were open.
+        yesterday = self.cockpit._collection_kpis(
+            self.date_from, self.today - timedelta(days=1), company_ids=[self.company.id]
+        )
+        self.assertEqual(float(yesterday["open_total"]), 1900.0)
+        self.assertEqual(float(yesterday["aging"]["1_30"]), 600.0)
+        self.assertEqual(float(yesterday["collected_total"]), 0.0)
 
     def test_aging_adds_up_to_open_residuals(self):
         kpis = self._kpis(company_ids=[self.company.id])
