@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from smart_collection.services import risk
+from smart_collection.services.planner import Partner, Policy, ScenarioRule, resolve_scenario
 from smart_collection.services.risk import Customer, OpenItem, PaidInvoice, Prior
 
 TODAY = date(2025, 6, 30)
@@ -184,13 +185,6 @@ def test_small_bench_beats_the_naive_baseline():
 
 
 # --- scenarios chosen by risk class (the planner's resolution) ----------------------------
-
-from smart_collection.services.planner import (  # noqa: E402
-    Partner,
-    Policy,
-    ScenarioRule,
-    resolve_scenario,
-)
 
 CLASS_RULES = Policy(
     default_scenario_id=1,

@@ -114,6 +114,14 @@ class AccountMove(models.Model):
                 " AND payment_state IN ('not_paid', 'partial')"
             )
         )
+        # The payment-behaviour job reads each batch of customers' invoices, paid or not.
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS account_move_collection_customer_history_idx"
+                " ON account_move (commercial_partner_id, invoice_date_due)"
+                " WHERE move_type = 'out_invoice'"
+            )
+        )
 
     def _compute_collection_status(self):
         statuses = {

@@ -199,16 +199,16 @@ class ResPartner(models.Model):
         partners = self.sudo()
         today = fields.Date.context_today(partners)
         prior = partners._collection_risk_prior(today)
+        # Customers already scored today are skipped: a killed run resumes where it stopped.
+        todo = partners._collection_risk_todo(today)
+        size = batch_size or self.RISK_BATCH
         done = 0
-        while True:
-            ids = partners._collection_risk_todo(today, batch_size or self.RISK_BATCH)
-            if not ids:
-                break
+        for start in range(0, len(todo), size):
+            ids = todo[start:start + size]
             partners.browse(ids)._collection_compute_risk(today, prior)
             done += len(ids)
             engine._collection_commit()
-            remaining = len(partners._collection_risk_todo(today, None))
-            self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(todo) - done)
         _logger.info("collection: payment behaviour of %s customer(s) scored", done)
         return done
 
@@ -223,7 +223,7 @@ class ResPartner(models.Model):
         return today - timedelta(days=self.RISK_HISTORY_DAYS)
 
     @api.model
-    def _collection_risk_todo(self, today, limit):
+    def _collection_risk_todo(self, today):
         """Commercial partners with customer invoices (or an old score) not scored today."""
         self.env["account.move"].flush_model(["commercial_partner_id", "move_type", "state"])
         self.flush_model(["collection_risk_date", "collection_risk_class"])
@@ -231,15 +231,16 @@ class ResPartner(models.Model):
             """
             SELECT p.id FROM res_partner p
              WHERE (p.collection_risk_date IS NULL OR p.collection_risk_date < %(today)s)
-               AND (p.collection_risk_class IS NOT NULL OR EXISTS (
-                    SELECT 1 FROM account_move m
-                     WHERE m.commercial_partner_id = p.id AND m.move_type = 'out_invoice'
-                       AND m.state = 'posted' AND m.invoice_date_due >= %(since)s))
-             ORDER BY p.id %(limit)s
+               AND p.id IN (
+                    SELECT m.commercial_partner_id FROM account_move m
+                     WHERE m.move_type = 'out_invoice' AND m.state = 'posted'
+                       AND m.invoice_date_due >= %(since)s
+                     UNION
+                    SELECT r.id FROM res_partner r WHERE r.collection_risk_class IS NOT NULL)
+             ORDER BY p.id
             """,
             today=today,
             since=self._collection_risk_since(today),
-            limit=SQL("LIMIT %s", limit) if limit else SQL(),
         ))
         return [row[0] for row in rows]
 
@@ -405,7 +406,7 @@ class ResPartner(models.Model):
         self.env.execute_query(SQL(
             """
             UPDATE account_move m SET collection_predicted_pay_date = NULL
-             WHERE m.commercial_partner_id = ANY(%s)
+             WHERE m.move_type = 'out_invoice' AND m.commercial_partner_id = ANY(%s)
                AND m.collection_predicted_pay_date IS NOT NULL
                AND NOT (m.id = ANY(%s))
             """,

@@ -87,6 +87,13 @@ class TestCollectionRisk(CollectionCommon):
             "Little payment history (0 paid invoice(s))", self.newcomer.collection_risk_factors
         )
 
+    def test_batches_resume_and_skip_customers_scored_today(self):
+        scored = self.env["res.partner"]._cron_compute_collection_risk(batch_size=2)
+        self.assertGreaterEqual(scored, 3)
+        self.assertEqual(self.newcomer.collection_risk_date, self.today)
+        # Everything is scored for today: a second run has nothing left to do.
+        self.assertEqual(self.env["res.partner"]._cron_compute_collection_risk(), 0)
+
     def test_disputes_and_credit_limit_count(self):
         self.company.account_use_credit_limit = True
         self.late.with_company(self.company).credit_limit = 500.0
