@@ -289,6 +289,12 @@ class TestCockpit(CollectionCommon):
         action = wizard.action_print()
         # The report action, possibly behind the document layout configurator
         self.assertIn("smart_collection.report_collection_monthly", str(action))
+        # The cockpit's button prints the same report with its own filters.
+        from_cockpit = self.cockpit.collection_print_report(
+            fields.Date.to_string(self.date_from), fields.Date.to_string(self.today),
+            company_ids=[self.company.id],
+        )
+        self.assertIn("smart_collection.report_collection_monthly", str(from_cockpit))
 
 
 @tagged("post_install", "-at_install")

@@ -98,8 +98,10 @@ export class CollectionCockpit extends Component {
     }
 
     bar(value, values) {
+        // Credits (negative) are drawn as wide as their amount; the colour tells them apart.
         const max = Math.max(...values.map((v) => Math.abs(v)), 1);
-        return `height: 1rem; width: ${Math.round((Math.abs(value) / max) * 100)}%`;
+        const width = Math.round((Math.abs(value) / max) * 100);
+        return width ? `height: 1rem; width: ${width}%` : "display: none";
     }
 
     get bucketValues() {
