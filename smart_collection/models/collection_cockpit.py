@@ -273,6 +273,8 @@ class CollectionCockpit(models.AbstractModel):
         )
         result["company_ids"] = companies.ids
         result["currency"] = companies[:1].currency_id.name or ""
+        # Amounts are summed in company currency: say so when companies differ.
+        result["mixed_currencies"] = len(companies.currency_id) > 1
         return result
 
     # ------------------------------------------------------------------ the client

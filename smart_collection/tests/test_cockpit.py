@@ -257,6 +257,14 @@ class TestCockpit(CollectionCommon):
                 allowed_company_ids=[self.company.id, company_b.id]
             )._collection_kpis(self.date_from, self.today)
 
+        exported = self.env["collection.export.wizard"].with_user(user_a).create(
+            {"export_type": "open_items", "file_format": "csv"}
+        )
+        exported.action_export()
+        csv_a = base64.b64decode(exported.data).decode("utf-8-sig")
+        self.assertIn("Boulangerie Martin", csv_a)
+        self.assertNotIn("Company B", csv_a)
+        self.assertNotIn("9000.00", csv_a)
         aging_a = self.env["collection.report.aging"].with_user(user_a)
         self.assertTrue(aging_a.search([]))
         self.assertFalse(aging_a.search([("company_id", "=", company_b.id)]))
