@@ -242,8 +242,12 @@ class CollectionCockpit(models.AbstractModel):
 
     @api.model
     def _collection_kpis(self, date_from, date_to, company_ids=None, user_id=None,
-                         category_id=None):
-        """All figures for ``[date_from, date_to]``; the cockpit and the report use only this."""
+                         category_id=None, summary=False):
+        """All figures for ``[date_from, date_to]``; the cockpit and the report use only this.
+
+        ``summary``: leave out the reminder figures, riskiest customers and tasks (the report's
+        monthly trend needs only DSO, CEI, overdue rate and money collected).
+        """
         date_from, date_to = fields.Date.to_date(date_from), fields.Date.to_date(date_to)
         if not date_from or not date_to or date_from > date_to:
             raise UserError(self.env._("Choose a period whose start is before its end."))
@@ -251,7 +255,10 @@ class CollectionCockpit(models.AbstractModel):
         self.env.flush_all()  # the queries below read the tables directly
         where = self._collection_line_filter(companies, user_id, category_id)
         open_rows = self._collection_open_items(where, date_to)
-        dispatches = self._collection_dispatches(companies, where, date_from, date_to)
+        dispatches = (
+            [] if summary
+            else self._collection_dispatches(companies, where, date_from, date_to)
+        )
         opening, closing, credit_sales = self._collection_balances(where, date_from, date_to)
         data = kpi.KpiInput(
             date_from=date_from,
@@ -266,8 +273,8 @@ class CollectionCockpit(models.AbstractModel):
             paid_dates=self._collection_paid_dates({d.invoice_id for d in dispatches}),
         )
         result = kpi.compute(data)
-        result["riskiest"] = self._collection_riskiest(open_rows, date_to)
-        result["tasks"] = self.env["collection.todo"].search_count(
+        result["riskiest"] = [] if summary else self._collection_riskiest(open_rows, date_to)
+        result["tasks"] = 0 if summary else self.env["collection.todo"].search_count(
             [("company_id", "in", companies.ids),
              ("date", "<=", fields.Date.context_today(self))]
         )

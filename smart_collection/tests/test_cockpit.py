@@ -68,6 +68,9 @@ class TestCockpit(CollectionCommon):
     def _kpis(self, **filters):
         return self.cockpit._collection_kpis(self.date_from, self.today, **filters)
 
+    def _kpis_for(self, date_from, date_to):
+        return self.cockpit._collection_kpis(date_from, date_to, company_ids=[self.company.id])
+
     def _open_residual(self, company):
         lines = self.env["account.move.line"].search(
             [
@@ -92,7 +95,14 @@ class TestCockpit(CollectionCommon):
         )
         report = self.cockpit._collection_jsonable(values["reports"][0]["kpis"])
         self.assertEqual(dashboard, report)
-        self.assertEqual(len(values["reports"][0]["trend"]), 6)
+        trend = values["reports"][0]["trend"]
+        self.assertEqual(len(trend), 6)
+        # The trend's summary figures are the full computation's figures.
+        month = self._kpis_for(self.today.replace(day=1), self.today)
+        self.assertEqual(
+            (trend[-1]["dso"], trend[-1]["cei"], trend[-1]["collected"]),
+            (month["dso"], month["cei"], month["collected_total"]),
+        )
 
     def test_figures_on_known_invoices(self):
         kpis = self._kpis(company_ids=[self.company.id])

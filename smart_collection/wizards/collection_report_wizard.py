@@ -43,13 +43,21 @@ class CollectionReportWizard(models.TransientModel):
             self.date_from, self.date_to, **self._collection_filters()
         )
 
-    def _collection_trend(self):
-        """DSO, CEI, overdue rate and money collected for the months before the period too."""
+    def _collection_trend(self, period_kpis=None):
+        """DSO, CEI, overdue rate and money collected for the months before the period too.
+
+        The period's own figures are reused when the period is exactly the last month shown.
+        """
         cockpit = self.env["collection.cockpit"]
         rows = []
         for start in reversed(kpi.month_starts_back(self.date_to, TREND_MONTHS)):
             end = min(start + relativedelta(months=1, days=-1), self.date_to)
-            figures = cockpit._collection_kpis(start, end, **self._collection_filters())
+            if period_kpis and (start, end) == (self.date_from, self.date_to):
+                figures = period_kpis
+            else:
+                figures = cockpit._collection_kpis(
+                    start, end, summary=True, **self._collection_filters()
+                )
             rows.append(
                 {
                     "month": start,
@@ -69,7 +77,7 @@ class CollectionReportWizard(models.TransientModel):
             "wizard": self,
             "kpis": kpis,
             "labels": cockpit._collection_labels(),
-            "trend": self._collection_trend(),
+            "trend": self._collection_trend(kpis),
             "companies": ", ".join(companies.mapped("name")),
             "currency": companies[:1].currency_id,
         }
