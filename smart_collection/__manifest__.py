@@ -61,11 +61,17 @@
         "views/collection_dispute_views.xml",
         "views/portal_self_service_templates.xml",
         "views/res_config_settings_self_service_views.xml",
+        "report/report_collection_monthly.xml",
+        "views/collection_cockpit_views.xml",
+        "wizards/collection_report_wizard_views.xml",
     ],
     "demo": [
         "data/collection_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "smart_collection/static/src/cockpit/*",
+        ],
         "web.assets_tests": [
             "smart_collection/static/tests/tours/*.js",
         ],

@@ -6,6 +6,7 @@ from . import (
     collection_csv_mapping,
     collection_demo,
     collection_dispatch,
+    collection_cockpit,
     collection_ecb_rate,
     collection_engine,
     collection_invoice_status,
@@ -22,6 +23,7 @@ from . import (
     collection_virtual_iban_pool,
     collection_webhook_event,
     report_collection_letter,
+    report_collection_monthly,
     res_company,
     res_config_settings,
     res_partner,
@@ -30,3 +32,4 @@ from . import collection_customer, collection_todo
 from . import payment_method, payment_provider
 from . import collection_risk_class
 from . import collection_dispute, report_collection_statement
+from . import collection_report_aging

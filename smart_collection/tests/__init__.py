@@ -1,5 +1,6 @@
 from . import (
     test_bank_matching,
+    test_cockpit,
     test_collector_screens,
     test_demo_run,
     test_fees,
