@@ -12,8 +12,8 @@ Run with the Odoo venv (it uses ``requests``, ``psycopg2`` and ``dateutil`` from
    a virtual IBAN range, customers and invoices, the day's scheduled actions, the reminders
    queued, a pay link paid with the demo provider (a part, then the rest), a CAMT.053
    statement imported (one transfer paying an invoice by its reference, one unknown), then the
-   collector screens (every action of the Collection menu, with its list data) and the
-   customer and invoice forms;
+   collector screens (every action of the Collection menu, with its list data), the cockpit
+   (its figures add up with the aging analysis) and the customer and invoice forms;
 3. stops the server, scans both logs and prints a summary.
 
 Exit code 0 only if every step passed and no log has an ERROR or CRITICAL line or a
@@ -847,6 +847,10 @@ class Walkthrough:
     def open_action(self, action, label):
         """Open an action as the web client does; return the records of its first view."""
         admin = self.admin
+        if action["type"] == "ir.actions.client":
+            check(action.get("tag") == "smart_collection.collection_cockpit",
+                  f"{label}: unknown client action {action.get('tag')}")
+            return [self.cockpit_figures()]
         if action["type"] == "ir.actions.server":
             action = admin.rpc("/web/action/run", {"action_id": action["id"],
                                                    "context": admin.context})
@@ -878,6 +882,14 @@ class Walkthrough:
                               offset=0, limit=80, order="", count_limit=10001,
                               context={**context, "bin_size": True})
             return data["records"]
+        if first in ("graph", "pivot"):
+            filters, _group_by = search_defaults(
+                ET.fromstring(result["views"]["search"]["arch"]), context, admin.uid
+            )
+            rows = [f.get("name") for f in arch.iter("field")
+                    if f.get("type") in (None, "row") and f.get("type") != "measure"]
+            return admin.call(model, "web_read_group", combine("&", [domain, filters]), [],
+                              rows[:1], context=context)["groups"]
         check(first == "form", f"{label}: first view is {first}")
         if action.get("res_id"):
             return admin.call(model, "web_read", [action["res_id"]], spec,
@@ -934,6 +946,28 @@ class Walkthrough:
                                   context={**context, "bin_size": True})
         check(records and records[0]["id"] == record_id, f"{model} {record_id}: nothing read")
         return records[0]
+
+    def cockpit_figures(self):
+        """The dashboard's figures for this month, as its client action asks for them."""
+        today = date.today()
+        data = self.admin.call("collection.cockpit", "collection_cockpit_data",
+                               today.replace(day=1).isoformat(), today.isoformat(),
+                               context=self.admin.context)
+        return data["kpis"]
+
+    def look_at_the_cockpit(self):
+        """Cockpit: open items by age, DSO, CEI, tasks; the aging analysis adds up the same."""
+        kpis = self.cockpit_figures()
+        aging = kpis["aging"]
+        check(kpis["open_total"] > 0, f"cockpit: nothing open ({kpis['open_total']})")
+        check(abs(sum(aging.values()) - kpis["open_total"]) < 0.01,
+              f"cockpit: aging buckets {aging} do not add up to {kpis['open_total']}")
+        check(kpis["tasks"] > 0, "cockpit: no task for today although a call was planned")
+        groups = self.list_action_records("smart_collection.action_collection_report_aging")
+        check(groups, "aging analysis: no group")
+        return (f"open {kpis['open_total']:.2f}, overdue rate {kpis['overdue_rate']}, "
+                f"DSO {kpis['dso']}, CEI {kpis['cei']}, {kpis['tasks']} task(s) today, "
+                f"{len(groups)} aging group(s)")
 
     def open_customer_and_invoice_forms(self):
         for key in ("atelier", "claude", "payer"):
@@ -1023,6 +1057,7 @@ STEPS = (
     "import_bank_statement",
     "check_statement_matched",
     "open_collector_screens",
+    "look_at_the_cockpit",
     "open_customer_and_invoice_forms",
     "stop_server",
     "scan_server_log",
