@@ -5,6 +5,7 @@ import string
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from stdnum import iso11649
 
 from smart_collection.services import references
 
@@ -218,3 +219,9 @@ def test_repair_rf_shortest_reference_missing_a_character(body):
     ref = references.make_rf(body)  # 5 characters, the shortest possible
     for i in range(2, len(ref)):
         _assert_repaired(ref, ref[:i] + ref[i + 1:])
+
+
+@settings(max_examples=500)
+@given(st.one_of(st.text(), st.from_regex(r"[A-Za-z0-9 \-./:,]{0,30}", fullmatch=True)))
+def test_compact_agrees_with_python_stdnum(text):
+    assert references.compact(text) == iso11649.compact(text)

@@ -14,9 +14,19 @@ class ReferenceError_(ValueError):
     """A creditor reference cannot be built from the given seed."""
 
 
+_SEPARATORS = str.maketrans("", "", " -.,/:")  # what iso11649.compact deletes
+
+
 def compact(ref):
     """Upper-case the reference and drop spaces, as printed references are grouped by four."""
-    return iso11649.compact(ref or "")
+    ref = ref or ""
+    plain = ref.translate(_SEPARATORS) if isinstance(ref, str) else ""
+    if plain.isascii() and plain.isalnum():
+        # Same result as python-stdnum for ASCII letters and digits, at a tenth of the cost:
+        # the matcher compacts every open invoice's reference it reads. Anything else
+        # (full-width digits, Unicode dashes, quotes) goes through python-stdnum.
+        return plain.upper()
+    return iso11649.compact(ref)
 
 
 def make_rf(seed):
