@@ -18,8 +18,9 @@ _logger = logging.getLogger(__name__)
 
 # Rows created and posted per database call, in one savepoint.
 CHUNK_SIZE = 500
-# Up to this many valid rows are imported while the user waits; more go to the cron.
-IMPORT_NOW = 2000
+# Up to this many valid rows are imported while the user waits (about 15 s at the measured
+# 30-35 invoices a second); more go to the cron, far from the HTTP worker's time limit.
+IMPORT_NOW = 500
 # Rows of the preview written per create() call.
 PREVIEW_BATCH = 2000
 # No mail tracking, no chatter notes, no followers: thousands of invoices, one import.
