@@ -22,12 +22,14 @@
     ],
     "external_dependencies": {
         "python": [
-            "stripe", "phonenumbers", "qrcode", "schwifty", "python-stdnum", "defusedxml"
+            "stripe", "phonenumbers", "qrcode", "schwifty", "python-stdnum", "defusedxml",
+            "openpyxl",
         ],
     },
     "data": [
         "security/collection_security.xml",
         "security/ir.model.access.csv",
+        "security/collection_mass_import_security.xml",
         "data/mail_template_data.xml",
         "data/sms_template_data.xml",
         "data/collection_ecb_rate_data.xml",
@@ -64,6 +66,8 @@
         "report/report_collection_monthly.xml",
         "views/collection_cockpit_views.xml",
         "wizards/collection_report_wizard_views.xml",
+        "data/collection_mass_import_data.xml",
+        "views/collection_mass_import_views.xml",
     ],
     "demo": [
         "data/collection_demo.xml",

@@ -10,7 +10,9 @@ clear error; never another exception. The documented errors are:
 - ``pay_tokens.verify`` / ``decode``: ``InvalidToken`` / ``ExpiredToken``;
 - ``references.make_rf``: ``ReferenceError_`` (``is_valid_rf`` / ``repair_rf`` never raise);
 - ``sms_hours.parse``: ``ValueError``;
-- ``stripe_webhooks.verify_event``: ``WebhookRefused``.
+- ``stripe_webhooks.verify_event``: ``WebhookRefused``;
+- ``mass_import.iter_rows`` / ``read_table`` (CSV and XLSX of amounts due):
+  ``ImportFileError``; ``validate_row`` never raises.
 
 Three cases found by fuzzing have their own tests: non-text codecs in a CSV layout, bank range
 codes with punctuation, and a non-ASCII character in a Stripe signature.
@@ -19,11 +21,13 @@ The same inputs, for a time budget rather than a number of examples: ``bench/fuz
 """
 
 import base64
+import io
 import json
 import string
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 
+import openpyxl
 import pytest
 import stripe
 from hypothesis import HealthCheck, assume, event, given, settings
@@ -33,6 +37,7 @@ from schwifty import IBAN
 from smart_collection.services import (
     bank_statement,
     epc_qr,
+    mass_import,
     pay_tokens,
     phones,
     references,
@@ -705,3 +710,100 @@ def test_stripe_signature_with_a_non_ascii_character_is_refused(odd):
     with pytest.raises(stripe_webhooks.WebhookRefused) as info:
         stripe_webhooks.verify_event(EVENT.encode(), header, WH_SECRET, NOW)
     assert info.value.code == "bad_signature"
+
+
+# ---------------------------------------------------------------------------------------------
+# Spreadsheets of amounts due (mass_import): only ImportFileError may come out of the readers,
+# and validation never raises, whatever the cells.
+
+AMOUNT_RULES = mass_import.Rules(
+    today=date(2026, 1, 15),
+    currencies={"EUR": 2, "JPY": 0},
+    default_currency="EUR",
+    countries={"fr": "FR"},
+    default_country="FR",
+)
+AMOUNT_HEADER = ["Name", "Invoice Number", "Invoice Date", "Due Date", "Amount", "Currency",
+                 "Mobile", "Email", "Country"]
+CELL = st.one_of(
+    st.none(),
+    st.sampled_from(["1 234,56", "€ 12", "-1", "=SUM(A1:A2)", "31/01/2026", "2026-02-30",
+                     "06 12 34 56 78", "x@y.example", "FR", "XYZ"]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2100, 1, 1)),
+    TEXT.filter(lambda t: not any(ord(c) < 32 and c not in "\t\n\r" for c in t)),
+)
+
+
+def _read_all(data, filename):
+    try:
+        headers, rows = mass_import.read_table(data, filename)
+    except mass_import.ImportFileError as exc:
+        event("refused: " + exc.code)
+        return []
+    mapping = mass_import.guess_mapping(headers)
+    validator = mass_import.RowValidator(AMOUNT_RULES)
+    out = []
+    try:
+        for number, cells in rows:
+            assert all(isinstance(cell, str) for cell in cells)
+            row, errors = validator.validate(number, mass_import.row_values(cells, mapping))
+            assert (row is None) == bool(errors)
+            if row is not None:
+                assert row.amount > 0 and row.due_date >= row.invoice_date
+            out.append((row, errors))
+    except mass_import.ImportFileError as exc:
+        event("refused while reading: " + exc.code)
+    return out
+
+
+def _xlsx(rows, merge):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(AMOUNT_HEADER)
+    for row in rows:
+        sheet.append(row)
+    if merge:
+        sheet.merge_cells("A2:C3")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@FUZZ
+@given(st.lists(st.lists(CELL, max_size=10), max_size=6), st.booleans())
+def test_fuzz_xlsx_workbooks(rows, merge):
+    _read_all(_xlsx(rows, merge), "amounts.xlsx")
+
+
+@FUZZ
+@given(st.lists(st.lists(CELL, max_size=10), max_size=4), st.data())
+def test_fuzz_xlsx_damaged_archives(rows, data):
+    raw = bytearray(_xlsx(rows, False))
+    for _ in range(data.draw(st.integers(1, 4))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    _read_all(bytes(raw[:cut] if data.draw(st.booleans()) else raw), "amounts.xlsx")
+
+
+@FUZZ
+@given(st.lists(st.lists(CELL.map(lambda v: "" if v is None else str(v)), max_size=10),
+                max_size=6),
+       st.sampled_from([",", ";", "\t", "|"]),
+       st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+       st.binary(max_size=20))
+def test_fuzz_amounts_csv(rows, delimiter, encoding, noise):
+    lines = [delimiter.join(AMOUNT_HEADER)] + [delimiter.join(row) for row in rows]
+    data = "\n".join(lines).encode(encoding, errors="replace")
+    _read_all(data, "amounts.csv")
+    _read_all(data + noise, "amounts.csv")
+    _read_all(noise, "amounts.csv")
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(mass_import.FIELDS), ANY_TEXT, max_size=16))
+def test_fuzz_validate_row_never_raises(values):
+    row, errors = mass_import.validate_row(values, AMOUNT_RULES, 2)
+    assert (row is None) == bool(errors)
