@@ -228,17 +228,39 @@ class AccountMove(models.Model):
                 return self.payment_reference
         return self._collection_rf_reference()
 
+    LINK_FIELDS = ("collection_reference", "collection_token_nonce", "collection_link_expiry")
+
     def _collection_init_links(self):
-        """Give every posted customer invoice its reference, link nonce and expiry."""
-        for move in self.sudo().filtered(lambda m: m._collection_is_payable_invoice()):
-            vals = {}
-            if not move.collection_reference:
-                vals["collection_reference"] = move._collection_make_reference()
-            if not move.collection_token_nonce:
-                vals["collection_token_nonce"] = pay_tokens.new_nonce()
-                vals["collection_link_expiry"] = move._collection_compute_expiry()
-            if vals:
-                move.write(vals)
+        """Give every posted customer invoice its reference, link nonce and expiry.
+
+        One UPDATE for the whole batch: these columns are the add-on's own and nothing stored
+        depends on them, while a write per invoice runs account.move's whole write machinery
+        (a tenth of the time of a spreadsheet import of a thousand invoices)."""
+        moves = self.sudo().filtered(lambda m: m._collection_is_payable_invoice())
+        rows = []
+        for move in moves:
+            if move.collection_reference and move.collection_token_nonce:
+                continue
+            nonce, expiry = move.collection_token_nonce, move.collection_link_expiry
+            if not nonce:
+                nonce, expiry = pay_tokens.new_nonce(), move._collection_compute_expiry()
+            reference = move.collection_reference or move._collection_make_reference()
+            rows.append(SQL("(%s, %s, %s, %s::timestamp)", move.id, reference, nonce, expiry))
+        if not rows:
+            return
+        moves.flush_recordset(self.LINK_FIELDS)
+        self.env.execute_query(SQL(
+            """
+            UPDATE account_move m
+               SET collection_reference = v.reference, collection_token_nonce = v.nonce,
+                   collection_link_expiry = v.expiry
+              FROM (VALUES %s) AS v(id, reference, nonce, expiry)
+             WHERE m.id = v.id
+            """,
+            SQL(", ").join(rows),
+        ))
+        moves.invalidate_recordset(self.LINK_FIELDS)
+        moves.modified(self.LINK_FIELDS)
 
     def _get_invoice_computed_reference(self):
         if (
