@@ -55,6 +55,8 @@
         "wizards/collection_wizard_views.xml",
         "wizards/collection_statement_import_views.xml",
         "wizards/collection_virtual_iban_import_views.xml",
+        "views/collection_instalment_views.xml",
+        "views/pay_instalment_templates.xml",
     ],
     "demo": [
         "data/collection_demo.xml",

@@ -1,1 +1,1 @@
-from . import pay, stripe_webhook
+from . import instalment, pay, stripe_webhook

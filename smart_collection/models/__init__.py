@@ -27,3 +27,4 @@ from . import (
     res_partner,
 )
 from . import collection_customer, collection_todo
+from . import collection_instalment_plan, collection_instalment

@@ -2,6 +2,7 @@ from . import (
     collection_call_wizard,
     collection_fee_wizard,
     collection_hold_wizard,
+    collection_instalment_wizard,
     collection_match_pick,
     collection_payment_request,
     collection_run_preview,
