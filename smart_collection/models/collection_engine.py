@@ -18,10 +18,11 @@ OPEN_INVOICE_WHERE = SQL(
     " AND m.payment_state IN ('not_paid', 'partial')"
 )
 # An invoice under an active instalment plan: the first instalment the payments since the
-# plan do not cover (its due date, and the day the plan was chosen). Lateral on ``m``.
+# plan do not cover. Reminders count from its due date; levels already sent stay reached, so
+# a missed instalment resumes the scenario where it stopped. Lateral on ``m``.
 PLAN_CURRENT_INSTALMENT = SQL(
     """
-    SELECT i.due_date, pl.date_start
+    SELECT i.due_date
       FROM collection_instalment_plan pl
       JOIN collection_instalment i ON i.plan_id = pl.id
      WHERE pl.invoice_id = m.id AND pl.state = 'active'
@@ -289,32 +290,20 @@ class CollectionEngine(models.AbstractModel):
     @api.model
     def _collection_gather_ledger(self, company, partner_ids=None):
         self.env["collection.dispatch"].flush_model()
-        self.env["collection.instalment.plan"].flush_model()
-        self.env["collection.instalment"].flush_model()
-        self.env["collection.scenario.level"].flush_model()
         partner_filter = (
             SQL(" AND d.partner_id = ANY(%s)", list(partner_ids)) if partner_ids else SQL()
         )
-        # Under an instalment plan the scenario starts again for each instalment: reminders
-        # written before the plan, or before the current instalment's earliest level, belong
-        # to earlier dates and do not count as reached.
         rows = self.env.execute_query(
             SQL(
                 """
                 SELECT d.invoice_id, d.level_id, d.channel, d.state, d.planned_date
                   FROM collection_dispatch d
                   JOIN account_move m ON m.id = d.invoice_id
-             LEFT JOIN LATERAL (%(instalment)s) inst ON TRUE
                  WHERE d.company_id = %(company)s AND %(open)s %(partners)s
-                   AND (inst.due_date IS NULL OR d.planned_date >= GREATEST(
-                        inst.date_start,
-                        inst.due_date + (SELECT LEAST(COALESCE(MIN(offset_days), 0), 0)
-                                           FROM collection_scenario_level)))
                 """,
                 company=company.id,
                 open=OPEN_INVOICE_WHERE,
                 partners=partner_filter,
-                instalment=PLAN_CURRENT_INSTALMENT,
             )
         )
         return [planner.Dispatch(*row) for row in rows]

@@ -3,6 +3,7 @@ from . import (
     test_collector_screens,
     test_demo_run,
     test_fees,
+    test_instalments,
     test_outage,
     test_pay_link,
     test_pay_page,
