@@ -68,6 +68,8 @@
         "wizards/collection_report_wizard_views.xml",
         "data/collection_mass_import_data.xml",
         "views/collection_mass_import_views.xml",
+        "views/collection_instalment_views.xml",
+        "views/pay_instalment_templates.xml",
     ],
     "demo": [
         "data/collection_demo.xml",

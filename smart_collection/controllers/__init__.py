@@ -1,1 +1,1 @@
-from . import pay, portal, stripe_webhook
+from . import instalment, pay, portal, stripe_webhook

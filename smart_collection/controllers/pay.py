@@ -229,6 +229,11 @@ class CollectionPayController(http.Controller):
             )
         except amounts.AmountError as exc:
             raise ValidationError(self._collection_amount_message(exc.code))
+        return self._collection_create_transaction(invoice, token, value, flow, kwargs)
+
+    def _collection_create_transaction(self, invoice, token, value, flow, kwargs):
+        """The transaction for ``value`` (already computed on the server) on ``invoice``."""
+        currency = invoice.currency_id
         provider_id = kwargs.get("provider_id")
         compatible = request.env["payment.provider"].sudo()._get_compatible_providers(
             invoice.company_id.id, invoice.partner_id.id, float(value), currency_id=currency.id

@@ -37,3 +37,4 @@ from . import payment_method, payment_provider
 from . import collection_risk_class
 from . import collection_dispute, report_collection_statement
 from . import collection_report_aging
+from . import collection_instalment_plan, collection_instalment

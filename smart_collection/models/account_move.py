@@ -569,3 +569,53 @@ class AccountMove(models.Model):
             note=Markup("<p>%s</p>") % (message or title),
             user_id=self._collection_collector_user().id,
         )
+
+    # ------------------------------------------------------------------ instalment plans
+
+    collection_instalment_plan_ids = fields.One2many(
+        "collection.instalment.plan", "invoice_id", string="Instalment Plans"
+    )
+    collection_instalment_plan_id = fields.Many2one(
+        "collection.instalment.plan", compute="_compute_collection_instalment_plan_id",
+        string="Active Instalment Plan",
+    )
+    collection_instalment_plan_count = fields.Integer(
+        compute="_compute_collection_instalment_plan_id"
+    )
+
+    @api.depends("collection_instalment_plan_ids.state")
+    def _compute_collection_instalment_plan_id(self):
+        for move in self:
+            plans = move.collection_instalment_plan_ids
+            move.collection_instalment_plan_id = plans.filtered(
+                lambda p: p.state == "active"
+            )[:1]
+            move.collection_instalment_plan_count = len(plans)
+
+    def action_collection_instalment_wizard(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Instalment Plan"),
+            "res_model": "collection.instalment.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_invoice_id": self.id},
+        }
+
+    def action_collection_instalment_cancel(self):
+        self.collection_instalment_plan_id.action_cancel()
+
+    def action_collection_instalment_plans(self):
+        self.ensure_one()
+        plans = self.collection_instalment_plan_ids
+        action = {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Instalment Plans"),
+            "res_model": "collection.instalment.plan",
+            "view_mode": "list,form",
+            "domain": [("invoice_id", "=", self.id)],
+        }
+        if len(plans) == 1:
+            action.update(view_mode="form", res_id=plans.id)
+        return action

@@ -17,6 +17,20 @@ OPEN_INVOICE_WHERE = SQL(
     "m.move_type = 'out_invoice' AND m.state = 'posted'"
     " AND m.payment_state IN ('not_paid', 'partial')"
 )
+# An invoice under an active instalment plan: the first instalment the payments since the
+# plan do not cover. Reminders count from its due date; levels already sent stay reached, so
+# a missed instalment resumes the scenario where it stopped. Lateral on ``m``.
+PLAN_CURRENT_INSTALMENT = SQL(
+    """
+    SELECT i.due_date
+      FROM collection_instalment_plan pl
+      JOIN collection_instalment i ON i.plan_id = pl.id
+     WHERE pl.invoice_id = m.id AND pl.state = 'active'
+       AND i.cumulative_amount > pl.amount_total - m.amount_residual
+     ORDER BY i.sequence
+     LIMIT 1
+    """
+)
 
 
 class CollectionEngine(models.AbstractModel):
@@ -101,6 +115,8 @@ class CollectionEngine(models.AbstractModel):
         self.env["payment.transaction"].flush_model()
         self.env["collection.match"].flush_model()
         self.env["collection.match.allocation"].flush_model()
+        self.env["collection.instalment.plan"].flush_model()
+        self.env["collection.instalment"].flush_model()
         partner_filter = (
             SQL(" AND m.commercial_partner_id = ANY(%s)", list(partner_ids))
             if partner_ids
@@ -109,7 +125,9 @@ class CollectionEngine(models.AbstractModel):
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT m.id, m.commercial_partner_id, m.invoice_date_due,
+                SELECT m.id, m.commercial_partner_id,
+                       -- under an instalment plan, reminders follow the next instalment due
+                       COALESCE(inst.due_date, m.invoice_date_due),
                        m.amount_residual_signed, m.collection_excluded,
                        m.collection_disputed, m.collection_promise_date,
                        EXISTS (
@@ -126,11 +144,13 @@ class CollectionEngine(models.AbstractModel):
                        p.company_id
                   FROM account_move m
                   JOIN res_partner p ON p.id = m.commercial_partner_id
+             LEFT JOIN LATERAL (%(instalment)s) inst ON TRUE
                  WHERE %(open)s AND m.company_id = %(company)s %(partners)s
                 """,
                 open=OPEN_INVOICE_WHERE,
                 company=company.id,
                 partners=partner_filter,
+                instalment=PLAN_CURRENT_INSTALMENT,
             )
         )
         invoices, foreign = [], []

@@ -1,7 +1,9 @@
+from decimal import Decimal
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..services import sms_hours
+from ..services import instalments, sms_hours
 
 
 class ResCompany(models.Model):
@@ -145,3 +147,75 @@ class ResCompany(models.Model):
             self.search([("collection_scenario_id", "=", False)]).write(
                 {"collection_scenario_id": scenario.id}
             )
+
+    # ------------------------------------------------------------------ instalment plans
+
+    collection_instalment_enabled = fields.Boolean(
+        string="Instalment Plans",
+        help="Customers may choose to pay an invoice in several instalments from the pay page "
+        "and the customer portal, within the limits below.",
+    )
+    collection_instalment_max_count = fields.Integer(
+        string="Maximum Instalments", default=6,
+        help="A customer may split an invoice into 2 up to this many instalments.",
+    )
+    collection_instalment_min_amount = fields.Monetary(
+        string="Minimum Instalment", default=50.0, currency_field="currency_id",
+        help="No instalment may be smaller than this amount (company currency).",
+    )
+    collection_instalment_max_span_days = fields.Integer(
+        string="Maximum Plan Length (days)", default=180,
+        help="The last instalment falls at most this many days after the plan is chosen.",
+    )
+    collection_instalment_first_offset_days = fields.Integer(
+        string="First Instalment After (days)", default=0,
+        help="Days between choosing the plan and the first instalment's due date.",
+    )
+    collection_instalment_spacing_days = fields.Integer(
+        string="Days Between Instalments", default=0,
+        help="0: one instalment a month, on the same day of the month. Otherwise, this many "
+        "days apart.",
+    )
+    collection_instalment_sepa = fields.Boolean(
+        string="SEPA Direct Debit for Instalments",
+        help="Offer SEPA Direct Debit first when a customer pays an instalment, when the Stripe "
+        "provider has that payment method enabled.",
+    )
+
+    @api.constrains(
+        "collection_instalment_max_count", "collection_instalment_min_amount",
+        "collection_instalment_max_span_days", "collection_instalment_first_offset_days",
+        "collection_instalment_spacing_days",
+    )
+    def _check_collection_instalment_policy(self):
+        for company in self:
+            if company.collection_instalment_max_count < 2:
+                raise ValidationError(
+                    self.env._("An instalment plan has at least 2 instalments: set the maximum "
+                               "to 2 or more.")
+                )
+            if (
+                company.collection_instalment_min_amount < 0
+                or company.collection_instalment_max_span_days < 0
+                or company.collection_instalment_first_offset_days < 0
+                or company.collection_instalment_spacing_days < 0
+            ):
+                raise ValidationError(
+                    self.env._("Instalment amounts and days cannot be negative.")
+                )
+
+    def _collection_instalment_policy(self, currency=None, day=None):
+        """The company's instalment rules, the minimum converted to ``currency``."""
+        self.ensure_one()
+        minimum = self.collection_instalment_min_amount
+        if currency and currency != self.currency_id:
+            minimum = self.currency_id._convert(
+                minimum, currency, self, day or fields.Date.context_today(self)
+            )
+        return instalments.Policy(
+            max_count=self.collection_instalment_max_count,
+            min_amount=Decimal(str(minimum)),
+            max_span_days=self.collection_instalment_max_span_days,
+            first_due_offset_days=self.collection_instalment_first_offset_days,
+            spacing_days=self.collection_instalment_spacing_days,
+        )

@@ -45,3 +45,24 @@ class ResConfigSettings(models.TransientModel):
     collection_promise_max_days = fields.Integer(
         related="company_id.collection_promise_max_days", readonly=False
     )
+    collection_instalment_enabled = fields.Boolean(
+        related="company_id.collection_instalment_enabled", readonly=False
+    )
+    collection_instalment_max_count = fields.Integer(
+        related="company_id.collection_instalment_max_count", readonly=False
+    )
+    collection_instalment_min_amount = fields.Monetary(
+        related="company_id.collection_instalment_min_amount", readonly=False
+    )
+    collection_instalment_max_span_days = fields.Integer(
+        related="company_id.collection_instalment_max_span_days", readonly=False
+    )
+    collection_instalment_first_offset_days = fields.Integer(
+        related="company_id.collection_instalment_first_offset_days", readonly=False
+    )
+    collection_instalment_spacing_days = fields.Integer(
+        related="company_id.collection_instalment_spacing_days", readonly=False
+    )
+    collection_instalment_sepa = fields.Boolean(
+        related="company_id.collection_instalment_sepa", readonly=False
+    )

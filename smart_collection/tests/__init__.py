@@ -4,6 +4,7 @@ from . import (
     test_collector_screens,
     test_demo_run,
     test_fees,
+    test_instalments,
     test_mass_import,
     test_outage,
     test_pay_link,

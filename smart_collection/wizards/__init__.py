@@ -3,6 +3,7 @@ from . import (
     collection_export_wizard,
     collection_fee_wizard,
     collection_hold_wizard,
+    collection_instalment_wizard,
     collection_match_pick,
     collection_payment_request,
     collection_report_wizard,
