@@ -387,6 +387,7 @@ class CollectionMassImport(models.Model):
             "not_mobile": _("a fixed line, cannot receive SMS"),
             "invalid": _("not a valid number for the country"),
             "unparsable": _("not a phone number"),
+            "other": _("not a mobile number"),
         }
         texts = {
             "missing": lambda: _("%s: missing", label),
@@ -395,7 +396,7 @@ class CollectionMassImport(models.Model):
             "bad_email": lambda: _("E-mail: %s is not a valid address", value),
             "bad_mobile": lambda: _("Mobile: %(value)s is %(reason)s", value=value,
                                     reason=phone_reasons.get(p.get("reason"),
-                                                             _("not a mobile number"))),
+                                                             phone_reasons["other"])),
             "unknown_currency": lambda: _("Currency: %s is unknown or not active", value),
             "unknown_country": lambda: _("Country: %s is unknown", value),
             "unknown_scenario": lambda: _("Scenario: there is no scenario named %s", value),
