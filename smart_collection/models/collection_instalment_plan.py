@@ -249,9 +249,4 @@ class CollectionInstalmentPlan(models.Model):
 
     def action_open_invoice(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "account.move",
-            "res_id": self.invoice_id.id,
-            "view_mode": "form",
-        }
+        return self.invoice_id.get_formview_action()
