@@ -1,7 +1,27 @@
 from datetime import timedelta
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+def overdue_invoice(env, customer, amount=90, days_late=25):
+    """A posted invoice of ``customer`` due ``days_late`` days ago, for the browser tours."""
+    today = fields.Date.context_today(env["account.move"])
+    invoice = env["account.move"].create(
+        {
+            "move_type": "out_invoice",
+            "partner_id": customer.id,
+            "invoice_date": today - timedelta(days=60),
+            "invoice_payment_term_id": False,
+            "invoice_line_ids": [
+                Command.create({"name": "Bread", "quantity": 1, "price_unit": amount,
+                                "tax_ids": []})
+            ],
+        }
+    )
+    invoice.action_post()
+    invoice.invoice_date_due = today - timedelta(days=days_late)
+    return invoice
 
 
 class CollectionCommon(AccountTestInvoicingCommon):

@@ -8,7 +8,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
-from .common import CollectionCommon
+from .common import CollectionCommon, overdue_invoice
 
 
 def _is_number(cell):
@@ -325,20 +325,6 @@ class TestCockpitScreen(HttpCase):
             {"name": "Cockpit Risk Co", "is_company": True, "collection_risk_score": 95.0,
              "collection_risk_class": "E"}
         )
-        today = fields.Date.context_today(env["account.move"])
-        invoice = env["account.move"].create(
-            {
-                "move_type": "out_invoice",
-                "partner_id": customer.id,
-                "invoice_date": today - timedelta(days=60),
-                "invoice_payment_term_id": False,
-                "invoice_line_ids": [
-                    Command.create({"name": "Bread", "quantity": 1, "price_unit": 90,
-                                    "tax_ids": []})
-                ],
-            }
-        )
-        invoice.action_post()
-        invoice.invoice_date_due = today - timedelta(days=25)
+        overdue_invoice(env, customer)
         self.start_tour("/odoo/action-smart_collection.action_collection_cockpit",
                         "smart_collection_cockpit", login="admin")

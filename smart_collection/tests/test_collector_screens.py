@@ -1,7 +1,7 @@
-from datetime import timedelta
 
-from odoo import Command, fields
 from odoo.tests import HttpCase, tagged
+
+from .common import overdue_invoice
 
 
 @tagged("post_install", "-at_install")
@@ -22,21 +22,7 @@ class TestCollectorScreens(HttpCase):
             {"name": "Screen Test Co", "is_company": True, "email": "screen@example.com",
              "street": "1 rue du Test", "city": "Lyon"}
         )
-        today = fields.Date.context_today(env["account.move"])
-        invoice = env["account.move"].create(
-            {
-                "move_type": "out_invoice",
-                "partner_id": customer.id,
-                "invoice_date": today - timedelta(days=60),
-                "invoice_payment_term_id": False,
-                "invoice_line_ids": [
-                    Command.create({"name": "Bread", "quantity": 1, "price_unit": 90,
-                                    "tax_ids": []})
-                ],
-            }
-        )
-        invoice.action_post()
-        invoice.invoice_date_due = today - timedelta(days=25)
+        overdue_invoice(env, customer)
         env["collection.engine"]._collection_run(partner_ids=customer.ids)
         self.assertTrue(env["mail.activity"].search([("res_id", "=", customer.id),
                                                      ("res_model", "=", "res.partner")]))
