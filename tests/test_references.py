@@ -225,3 +225,37 @@ def test_repair_rf_shortest_reference_missing_a_character(body):
 @given(st.one_of(st.text(), st.from_regex(r"[A-Za-z0-9 \-./:,]{0,30}", fullmatch=True)))
 def test_compact_agrees_with_python_stdnum(text):
     assert references.compact(text) == iso11649.compact(text)
+
+
+_TYPO = st.sampled_from(("substitute", "swap", "drop", "insert"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=UPPER_ALNUM, min_size=0, max_size=references.MAX_BODY), _TYPO, st.data())
+def test_repair_rf_finds_what_checking_every_variant_finds(body, typo, data):
+    """The repair solved from the check digits equals checking each one-edit variant in full."""
+    ref = "RF" + data.draw(st.text(alphabet=UPPER_ALNUM, min_size=2, max_size=2), label="check")
+    ref += body
+    i = data.draw(st.integers(2, len(ref)), label="position")
+    c = data.draw(st.sampled_from(UPPER_ALNUM), label="char")
+    if typo == "substitute" and i < len(ref):
+        ref = ref[:i] + c + ref[i + 1:]
+    elif typo == "swap" and i + 1 < len(ref):
+        ref = ref[:i] + ref[i + 1] + ref[i] + ref[i + 2:]
+    elif typo == "drop" and i < len(ref):
+        ref = ref[:i] + ref[i + 1:]
+    else:
+        ref = ref[:i] + c + ref[i:]
+    assume(not references.is_valid_rf(ref))
+    assert references.repair_rf(ref) == references._checked_repairs(ref)
+
+
+@pytest.mark.parametrize("seed", ["2026004217", "X1B", "A", "ABCDEFGHIJKLMNOPQRSTU"])
+def test_repair_rf_of_every_single_edit_equals_the_full_check(seed):
+    ref = references.make_rf(seed)
+    typos = {ref[:i] + ref[i + 1:] for i in range(2, len(ref))}
+    typos |= {ref[:i] + c + ref[i:] for i in range(2, len(ref) + 1) for c in "07AZ"}
+    typos |= {ref[:i] + c + ref[i + 1:] for i in range(2, len(ref)) for c in "39KR"}
+    for typo in sorted(typos):
+        if not references.is_valid_rf(typo):
+            assert references.repair_rf(typo) == references._checked_repairs(typo), typo
