@@ -1,6 +1,6 @@
 {
     "name": "Smart Collection",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "summary": "Get customer invoices paid: secure pay links, reminder scenarios over e-mail, "
     "SMS, calls and letters, legal fees, strict Stripe webhooks",
     "description": "Pay links, payment references, payment requests and automatic reminder "

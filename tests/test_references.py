@@ -259,3 +259,15 @@ def test_repair_rf_of_every_single_edit_equals_the_full_check(seed):
     for typo in sorted(typos):
         if not references.is_valid_rf(typo):
             assert references.repair_rf(typo) == references._checked_repairs(typo), typo
+
+
+@settings(max_examples=500)
+@given(st.one_of(
+    st.from_regex(r"(RF|rf)[0-9]{2}[0-9A-Za-z]{1,21}", fullmatch=True),
+    st.from_regex(r"[0-9A-Za-z \-]{0,30}", fullmatch=True),
+    st.builds(lambda body: references.make_rf(body), bodies),
+))
+def test_is_valid_rf_agrees_with_python_stdnum(text):
+    compact = iso11649.compact(text)
+    expected = iso11649.is_valid(text) and compact[2:4].isdigit()
+    assert references.is_valid_rf(text) == expected

@@ -30,8 +30,8 @@ class CollectionMatch(models.Model):
 
     statement_line_id = fields.Many2one(
         "account.bank.statement.line", string="Transfer", required=True, readonly=True,
-        ondelete="cascade", index=True,
-    )
+        ondelete="cascade",
+    )  # indexed by the unique constraint below
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     journal_id = fields.Many2one(related="statement_line_id.journal_id", string="Bank")
     date = fields.Date(readonly=True)
@@ -49,7 +49,7 @@ class CollectionMatch(models.Model):
     reconciled = fields.Boolean(string="Booked", readonly=True, tracking=True)
     score = fields.Integer(readonly=True, aggregator="avg")
     reasons = fields.Json(readonly=True)  # [[code, detail], ...] from the matching core
-    reason_codes = fields.Char(readonly=True, index=True)
+    reason_codes = fields.Char(readonly=True)  # searched with ilike: a btree would not serve
     reason_text = fields.Text(string="Why", compute="_compute_reason_text")
     allocation_ids = fields.One2many("collection.match.allocation", "match_id", readonly=True)
     proposal_ids = fields.One2many("collection.match.proposal", "match_id", readonly=True)

@@ -25,6 +25,11 @@ PENDING_ALLOCATIONS = """
      WHERE a.move_id = ANY(%s) AND cm.state IN ('auto', 'accepted') AND NOT cm.reconciled
      GROUP BY a.move_id
 """
+# What the core needs of an invoice (an OpenItem), then its payment state.
+ITEM_COLUMNS = SQL(
+    "m.id, m.commercial_partner_id, m.amount_residual, m.currency_id, m.collection_reference,"
+    " m.name, COALESCE(m.invoice_date_due, m.invoice_date), m.payment_state"
+)
 
 
 class CollectionMatcher(models.AbstractModel):
@@ -65,6 +70,9 @@ class CollectionMatcher(models.AbstractModel):
         Lines already decided or reconciled are left alone. Returns the decisions, in the
         order of ``line_ids``."""
         decided = {}
+        # The lookups below are thousands of index probes: compiling them to machine code
+        # (PostgreSQL's JIT, triggered by their estimated cost) takes longer than running them.
+        self.env.cr.execute("SET LOCAL jit = off")
         for company_id, lines in self._collection_read_lines(line_ids).items():
             company = self.env["res.company"].browse(company_id)
             decisions, items = self._collection_decide(company, lines)
@@ -102,11 +110,30 @@ class CollectionMatcher(models.AbstractModel):
         ))]
 
     @api.model
+    def _collection_probe(self, keys, key_type, query):
+        """Rows of ``query`` for each of ``keys`` (``k.key`` in it), found on an index one by one.
+
+        With thousands of keys, ``= ANY(...)`` tips the planner towards reading the whole table
+        (a million invoices: half a second a lookup, several per batch). A lateral sub-query
+        fenced with OFFSET 0 cannot be turned into a hash join: each key is one index probe,
+        whatever the statistics say. The keys travel as one array literal, not as thousands
+        of constants for PostgreSQL to parse."""
+        if not keys:
+            return []
+        literal = "{%s}" % ",".join(
+            '"%s"' % str(key).replace("\\", "\\\\").replace('"', '\\"') for key in keys
+        )
+        return self.env.execute_query(SQL(
+            "SELECT hit.* FROM unnest(%s::%s[]) AS k(key) CROSS JOIN LATERAL (%s OFFSET 0) hit",
+            literal, SQL(key_type), query,
+        ))
+
+    @api.model
     def _collection_read_lines(self, line_ids):
         """Undecided lines as the core's BankLine, per company, in the order given."""
         for model in ("account.bank.statement.line", "account.move", "collection.match"):
             self.env[model].flush_model()
-        rows = self.env.execute_query(SQL(
+        rows = self._collection_probe(sorted(set(line_ids)), "int", SQL(
             """
             SELECT l.id, l.company_id, c.name,
                    CASE WHEN l.foreign_currency_id IS NOT NULL THEN l.amount_currency
@@ -117,9 +144,9 @@ class CollectionMatcher(models.AbstractModel):
               FROM account_bank_statement_line l
               JOIN account_move m ON m.id = l.move_id AND m.state = 'posted'
               JOIN res_currency c ON c.id = COALESCE(l.foreign_currency_id, l.currency_id)
-             WHERE l.id = ANY(%s) AND %s
+             WHERE l.id = k.key AND %s
             """,
-            list(line_ids), self._undecided(),
+            self._undecided(),
         ))
         by_id = {row[0]: row for row in rows}
         per_company = defaultdict(list)
@@ -162,37 +189,54 @@ class CollectionMatcher(models.AbstractModel):
 
     @api.model
     def _collection_candidates(self, company, lines):
-        """Everything the core may need for ``lines``, in a handful of indexed lookups."""
-        keys = set()
-        for line in lines:
-            keys |= matching.reference_keys(line) | matching.text_keys(line)
-        keys = sorted(keys)
+        """Everything the core may need for ``lines``, in a handful of index probes.
+
+        First what the lines name: invoices by reference or number, customers by the account
+        paid to or from. A customer's other open invoices are read only where the core may
+        look at them: for a line naming no usable invoice of that customer (paid to a virtual
+        IBAN, from a known account, or by name), or naming one another line or another
+        currency may leave without an open amount. At a million open invoices, reading every
+        open invoice of every customer named would read ten times as many."""
+        cid = company.id
+        line_keys = {
+            line.id: matching.reference_keys(line) | matching.text_keys(line) for line in lines
+        }
+        keys = sorted(set().union(*line_keys.values()))
         credited = sorted({matching.normalise_number(ln.credited_iban) for ln in lines} - {""})
         debtors = sorted({matching.normalise_number(ln.debtor_iban) for ln in lines} - {""})
-        names = sorted({ln.debtor_name.strip().lower() for ln in lines} - {""})
-        cid = company.id
 
-        named_partners = {
-            row[0] for row in self.env.execute_query(SQL(
-                """
-                SELECT DISTINCT m.commercial_partner_id FROM account_move m
-                 WHERE %(open)s AND m.company_id = %(company)s
-                   AND (m.collection_reference = ANY(%(keys)s)
-                        OR m.collection_number_key = ANY(%(keys)s))
-                """,
-                open=OPEN_INVOICE_WHERE, company=cid, keys=keys,
-            ))
-        } if keys else set()
+        self.env["account.move"].flush_model()
+        # References (paid invoices too: a transfer quoting one is probably paid twice) and
+        # numbers of open invoices.
+        named_rows = self._collection_probe(keys, "varchar", SQL(
+            """
+            SELECT %(columns)s FROM account_move m
+             WHERE m.company_id = %(company)s AND m.collection_reference = k.key
+               AND m.move_type = 'out_invoice' AND m.state = 'posted'
+            UNION ALL
+            SELECT %(columns)s FROM account_move m
+             WHERE m.collection_number_key = k.key AND m.company_id = %(company)s AND %(open)s
+            """,
+            columns=ITEM_COLUMNS, company=cid, open=OPEN_INVOICE_WHERE,
+        ))
+        closed = set()
+        open_rows = {}
+        for row in named_rows:
+            if row[-1] in ("not_paid", "partial"):
+                open_rows[row[0]] = row
+            elif row[4]:
+                closed.add(references.compact(row[4]))
+        named = self._collection_items(open_rows.values())
 
         by_virtual_iban, invoice_by_virtual_iban = {}, {}
         if credited:
             Viban = self.env["collection.virtual.iban"]
             Viban.flush_model()
             invoice_col = SQL("v.invoice_id") if "invoice_id" in Viban._fields else SQL("NULL")
-            for iban, partner_id, invoice_id in self.env.execute_query(SQL(
+            for iban, partner_id, invoice_id in self._collection_probe(credited, "varchar", SQL(
                 "SELECT v.iban, v.partner_id, %s FROM collection_virtual_iban v"
-                " WHERE v.iban = ANY(%s) AND v.company_id = %s",
-                invoice_col, credited, cid,
+                " WHERE v.iban = k.key AND v.company_id = %s",
+                invoice_col, cid,
             )):
                 by_virtual_iban[iban] = partner_id
                 if invoice_id:
@@ -201,51 +245,63 @@ class CollectionMatcher(models.AbstractModel):
         by_debtor_iban = {}
         if debtors:
             self.env["res.partner.bank"].flush_model()
-            for iban, partner_ids in self.env.execute_query(SQL(
+            owners = defaultdict(set)
+            for iban, partner_id in self._collection_probe(debtors, "varchar", SQL(
                 """
-                SELECT b.sanitized_acc_number, array_agg(DISTINCT p.commercial_partner_id)
+                SELECT b.sanitized_acc_number, p.commercial_partner_id
                   FROM res_partner_bank b
                   JOIN res_partner p ON p.id = b.partner_id
-                 WHERE b.sanitized_acc_number = ANY(%s) AND b.active
+                 WHERE b.sanitized_acc_number = k.key AND b.active
                    AND (b.company_id IS NULL OR b.company_id = %s)
                    AND p.commercial_partner_id <> %s
-                 GROUP BY b.sanitized_acc_number
                 """,
-                debtors, cid, company.partner_id.id,
+                cid, company.partner_id.id,
             )):
-                if len(partner_ids) == 1:  # an account shared by two customers names nobody
-                    by_debtor_iban[iban] = partner_ids[0]
+                owners[iban].add(partner_id)
+            # An account shared by two customers names nobody.
+            by_debtor_iban = {iban: p.pop() for iban, p in owners.items() if len(p) == 1}
 
+        by_key = defaultdict(list)
+        for item in named.values():
+            by_key[item.reference].append(item)
+            by_key[matching.normalise_number(item.number)].append(item)
+        needed, nameless, times_named = set(), [], defaultdict(int)
+        for line in lines:
+            items = {item.id: item for key in line_keys[line.id] for item in by_key.get(key, ())}
+            iban = matching.normalise_number(line.credited_iban)
+            payers = {
+                by_virtual_iban.get(iban),
+                by_debtor_iban.get(matching.normalise_number(line.debtor_iban)),
+            } - {None}
+            if iban in invoice_by_virtual_iban:
+                needed.add(by_virtual_iban[iban])
+            needed |= payers - {item.partner_id for item in items.values()}
+            for item in items.values():
+                times_named[item.id] += 1
+                if item.currency != line.currency or item.residual <= 0:
+                    needed.add(item.partner_id)
+            # Named invoices with nothing left open give no signal: the name may.
+            if not payers and all(item.residual <= 0 for item in items.values()):
+                nameless.append(line)
+        needed |= {named[item_id].partner_id for item_id, n in times_named.items() if n > 1}
+
+        # The payer's name is only looked at when nothing else identifies the payer.
+        names = sorted({ln.debtor_name.strip().lower() for ln in nameless} - {""})
         partner_names = {}
         if names:
             self.env["res.partner"].flush_model()
-            partner_names = dict(self.env.execute_query(SQL(
+            partner_names = dict(self._collection_probe(names, "varchar", SQL(
                 """
                 SELECT p.id, p.name FROM res_partner p
-                 WHERE lower(p.name) = ANY(%s) AND p.parent_id IS NULL AND p.active
+                 WHERE lower(p.name) = k.key AND p.parent_id IS NULL AND p.active
                    AND (p.company_id IS NULL OR p.company_id = %s) AND p.id <> %s
                 """,
-                names, cid, company.partner_id.id,
+                cid, company.partner_id.id,
             )))
+        needed |= set(partner_names)
 
-        partners = (
-            named_partners | set(by_virtual_iban.values()) | set(by_debtor_iban.values())
-            | set(partner_names)
-        )
-        items = self._collection_open_items(company, partner_ids=sorted(partners))
+        items = {**named, **self._collection_open_items(company, partner_ids=sorted(needed))}
         key_set = set(keys)
-        # Quoted references of invoices paid already, or taken whole by transfers on their way.
-        closed = {
-            row[0] for row in self.env.execute_query(SQL(
-                """
-                SELECT m.collection_reference FROM account_move m
-                 WHERE m.company_id = %s AND m.collection_reference = ANY(%s)
-                   AND m.move_type = 'out_invoice' AND m.state = 'posted'
-                   AND m.payment_state NOT IN ('not_paid', 'partial')
-                """,
-                cid, keys,
-            ))
-        } if keys else set()
         closed |= {
             item.reference for item in items.values()
             if item.residual <= 0 and item.reference in key_set
@@ -260,8 +316,8 @@ class CollectionMatcher(models.AbstractModel):
             by_virtual_iban=by_virtual_iban,
             by_debtor_iban=by_debtor_iban,
             by_number={
-                matching.normalise_number(item.number): item for item in items.values()
-                if matching.normalise_number(item.number) in key_set
+                number: item for item in items.values()
+                if (number := matching.normalise_number(item.number)) in key_set
             },
             items_by_partner={p: tuple(group) for p, group in by_partner.items()},
             partner_names=partner_names,
@@ -278,38 +334,43 @@ class CollectionMatcher(models.AbstractModel):
         """Open customer invoices as the core's OpenItem, net of bookings on their way."""
         if not move_ids and not partner_ids:
             return {}
-        for model in ("account.move", "collection.match", "collection.match.allocation"):
+        self.env["account.move"].flush_model()
+        if move_ids:
+            keys, column = sorted(set(move_ids)), SQL("m.id")
+        else:
+            keys, column = sorted(set(partner_ids)), SQL("m.commercial_partner_id")
+        return self._collection_items(self._collection_probe(keys, "int", SQL(
+            "SELECT %s FROM account_move m WHERE %s = k.key AND m.company_id = %s AND %s",
+            ITEM_COLUMNS, column, company.id, OPEN_INVOICE_WHERE,
+        )))
+
+    @api.model
+    def _collection_items(self, rows):
+        """``ITEM_COLUMNS`` rows as the core's OpenItem, minus the bookings on their way."""
+        rows = list(rows)
+        if not rows:
+            return {}
+        for model in ("collection.match", "collection.match.allocation"):
             self.env[model].flush_model()
-        where = (
-            SQL("m.id = ANY(%s)", list(move_ids)) if move_ids
-            else SQL("m.commercial_partner_id = ANY(%s)", list(partner_ids))
-        )
-        rows = self.env.execute_query(SQL(
-            """
-            SELECT m.id, m.commercial_partner_id, m.amount_residual,
-                   c.name, m.collection_reference, m.name, m.invoice_date_due, m.invoice_date
-              FROM account_move m
-              JOIN res_currency c ON c.id = m.currency_id
-             WHERE %(open)s AND m.company_id = %(company)s AND %(where)s
-            """,
-            open=OPEN_INVOICE_WHERE, company=company.id, where=where,
-        ))
-        pending = dict(self.env.execute_query(
-            SQL(PENDING_ALLOCATIONS, [row[0] for row in rows])
-        )) if rows else {}
+        pending = dict(self.env.execute_query(SQL(PENDING_ALLOCATIONS, [row[0] for row in rows])))
+        currencies = self._collection_currency_names()
         return {
             move_id: matching.OpenItem(
                 id=move_id,
                 partner_id=partner_id,
                 residual=Decimal(str(residual or 0)) - Decimal(str(pending.get(move_id, 0))),
-                currency=currency,
+                currency=currencies[currency_id],
                 reference=references.compact(reference or ""),
                 number=number or "",
-                due_date=due or invoice_date,
+                due_date=due,
             )
-            for move_id, partner_id, residual, currency, reference, number, due, invoice_date
+            for move_id, partner_id, residual, currency_id, reference, number, due, _state
             in rows
         }
+
+    @api.model
+    def _collection_currency_names(self):
+        return dict(self.env.execute_query(SQL("SELECT id, name FROM res_currency")))
 
     # ------------------------------------------------------------------ storing
 
@@ -318,10 +379,9 @@ class CollectionMatcher(models.AbstractModel):
         """Insert the decisions, their allocations and proposals with set-based SQL."""
         if not decisions:
             return
-        line_date = dict(self.env.execute_query(SQL(
+        line_date = dict(self._collection_probe([ln.id for ln in lines], "int", SQL(
             "SELECT l.id, m.date FROM account_bank_statement_line l"
-            " JOIN account_move m ON m.id = l.move_id WHERE l.id = ANY(%s)",
-            [ln.id for ln in lines],
+            " JOIN account_move m ON m.id = l.move_id WHERE l.id = k.key"
         )))
         line_amount = {ln.id: ln for ln in lines}
         currencies = dict(self.env.execute_query(SQL(

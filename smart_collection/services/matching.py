@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from . import references
 
@@ -180,7 +181,12 @@ def _reason(code: str, detail: str = "") -> tuple[str, str]:
 
 def normalise_number(value) -> str:
     """Upper case, letters and digits only: ``inv/2026 00042`` -> ``INV202600042``."""
-    return "".join(_TOKEN.findall(str(value or "").upper()))
+    return _normalise(str(value or ""))
+
+
+@lru_cache(maxsize=1 << 16)  # a batch normalises the same invoice numbers several times
+def _normalise(text: str) -> str:
+    return "".join(_TOKEN.findall(text.upper()))
 
 
 def _iban(value) -> str:
@@ -336,11 +342,18 @@ def text_keys(line: BankLine) -> set[str]:
     A superset of what :func:`decide` searches: every run of pieces with at least one digit
     (invoice numbers and references always have one) and three characters or more.
     """
-    return {
-        key
-        for key in _windows(f"{line.text or ''} {line.reference or ''}")
-        if len(key) >= 3 and any(c.isdigit() for c in key)
-    }
+    text = f"{line.text or ''} {line.reference or ''}"[:_MAX_TEXT].upper()
+    tokens = _TOKEN.findall(text)
+    digits = [not token.isalpha() for token in tokens]
+    keys = set()
+    for start in range(len(tokens)):
+        joined, has_digit = "", False
+        for position in range(start, min(start + _MAX_WINDOW, len(tokens))):
+            joined += tokens[position]
+            has_digit = has_digit or digits[position]
+            if has_digit and len(joined) >= 3:
+                keys.add(joined)
+    return keys
 
 
 def _signals(line: BankLine, index: _Index) -> tuple[list[_Signal], list[tuple[str, str]]]:

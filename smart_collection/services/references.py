@@ -14,14 +14,15 @@ class ReferenceError_(ValueError):
     """A creditor reference cannot be built from the given seed."""
 
 
-_SEPARATORS = str.maketrans("", "", " -.,/:")  # what iso11649.compact deletes
-
-
 def compact(ref):
     """Upper-case the reference and drop spaces, as printed references are grouped by four."""
     ref = ref or ""
-    plain = ref.translate(_SEPARATORS) if isinstance(ref, str) else ""
-    if plain.isascii() and plain.isalnum():
+    # What iso11649.compact deletes; str.replace beats str.translate on short strings.
+    plain = (
+        ref.replace(" ", "").replace("-", "").replace(".", "").replace(",", "").replace("/", "")
+        .replace(":", "")
+    ) if isinstance(ref, str) else ""
+    if plain.isascii() and (plain.isalnum() or not plain):
         # Same result as python-stdnum for ASCII letters and digits, at a tenth of the cost:
         # the matcher compacts every open invoice's reference it reads. Anything else
         # (full-width digits, Unicode dashes, quotes) goes through python-stdnum.
@@ -42,6 +43,13 @@ def make_rf(seed):
 def is_valid_rf(ref):
     """True when ``ref`` is a well-formed ISO 11649 reference with correct check digits."""
     ref = compact(ref)
+    if ref.isascii() and ref.isalnum():
+        # Upper-case ASCII letters and digits: the same answer as python-stdnum's (a property
+        # test checks it) at a tenth of the cost; the matcher checks every transfer's reference.
+        return (
+            5 <= len(ref) <= 25 and ref.startswith("RF") and ref[2:4].isdigit()
+            and _remainder(ref[4:] + ref[:4]) == 1
+        )
     # python-stdnum only checks mod 97; ISO 11649 check digits are two digits (not "W1").
     return (
         all(c in string.digits for c in ref[2:4])
