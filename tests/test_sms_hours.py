@@ -25,6 +25,9 @@ def test_several_groups_and_day_lists():
         ("Mon-Fri", "give days then hours"),
         ("Fri-Mon 10:00-12:00", "runs backwards"),
         ("Lun 10:00-12:00", "unknown day"),
+        ("Monkey-Fri 10:00-12:00", "unknown day 'Monkey'"),
+        ("Mo 10:00-12:00", "unknown day"),
+        ("Fridays 10:00-12:00", "unknown day"),
         ("Mon 10-12", "not a time range"),
         ("Mon 12:00-10:00", "ends before it starts"),
         ("Mon 25:00-26:00", "not a time of day"),
@@ -33,3 +36,7 @@ def test_several_groups_and_day_lists():
 def test_bad_settings_say_what_is_wrong(text, message):
     with pytest.raises(ValueError, match=message):
         sms_hours.parse(text)
+
+
+def test_full_day_names_in_any_case():
+    assert sms_hours.parse("monday-FRIDAY 10:00-13:00, 14:00-20:00") == DEFAULT_SMS_WINDOWS

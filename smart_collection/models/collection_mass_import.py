@@ -108,7 +108,7 @@ class CollectionMassImport(models.Model):
     column_ids = fields.One2many("collection.mass.import.column", "import_id", string="Columns")
     headers = fields.Char(string="Detected Columns", readonly=True)
     line_ids = fields.One2many("collection.mass.import.line", "import_id", string="Rows")
-    rows_total = fields.Integer(string="Rows", readonly=True)
+    rows_total = fields.Integer(string="Row Count", readonly=True)
     rows_valid = fields.Integer(string="Valid", readonly=True)
     rows_invalid = fields.Integer(string="Invalid", readonly=True)
     rows_imported = fields.Integer(string="Imported", readonly=True)

@@ -15,11 +15,16 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
+FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 def _day(name: str) -> int:
-    try:
-        return DAYS.index(name.strip().lower()[:3])
-    except ValueError:
-        raise ValueError(f"unknown day {name.strip()!r} (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)")
+    """``Mon`` or ``Monday`` (any case); ``Monkey`` is not a day."""
+    key = name.strip().lower()
+    for names in (DAYS, FULL_DAYS):
+        if key in names:
+            return names.index(key)
+    raise ValueError(f"unknown day {name.strip()!r} (use Mon, Tue, Wed, Thu, Fri, Sat, Sun)")
 
 
 def _days(spec: str) -> frozenset[int]:
