@@ -228,7 +228,12 @@ class _Index:
         items: dict[int, OpenItem] = {}
 
         def usable(item):
-            return isinstance(item, OpenItem) and (_money(item.residual) or ZERO) > 0
+            if not isinstance(item, OpenItem):
+                return False
+            residual = item.residual
+            if type(residual) is Decimal:  # the usual case, without _money's conversions
+                return residual.is_finite() and ZERO < residual < MAX_AMOUNT
+            return (_money(residual) or ZERO) > 0
 
         for group in candidates.items_by_partner.values():
             for item in group:
@@ -256,14 +261,21 @@ class _Index:
         # What a payer may write in the text: invoice numbers and payment references.
         text_keys: dict[str, dict[int, OpenItem]] = {}
         pairs = [(key, item) for key, item in numbers if usable(item)]
-        pairs += [(key, item) for key, item in self.refs.items()]
-        for item in sorted(items.values(), key=lambda it: it.id):
-            pairs += [(item.number, item), (item.reference, item)]
+        pairs += self.refs.items()
+        pairs += ((item.number, item) for item in items.values())
+        pairs += ((item.reference, item) for item in items.values())
         for key, item in pairs:
             norm = normalise_number(key)
             if len(norm) >= 3:  # "42" in a text is not an invoice number
-                text_keys.setdefault(norm, {})[item.id] = item
-        self.text_keys = {k: tuple(v[i] for i in sorted(v)) for k, v in text_keys.items()}
+                bucket = text_keys.get(norm)
+                if bucket is None:
+                    text_keys[norm] = {item.id: item}
+                else:
+                    bucket[item.id] = item
+        self.text_keys = {
+            k: tuple(v.values()) if len(v) == 1 else tuple(v[i] for i in sorted(v))
+            for k, v in text_keys.items()
+        }
         self.virtual = {_iban(k): p for k, p in candidates.by_virtual_iban.items() if _iban(k)}
         self.debtor = {_iban(k): p for k, p in candidates.by_debtor_iban.items() if _iban(k)}
         self.names = tuple(
@@ -569,12 +581,13 @@ def _for_partner(partner_id, signals, line, amount, index, policy, tol):
                 notes.append(_reason("already_allocated", item.number))
             else:
                 named.setdefault(item.id, index.current(item))
-    items = tuple(
+    named_items = tuple(sorted(named.values(), key=_age))
+    # The customer's other invoices only count when the payer named none (see _select).
+    items = () if named_items else tuple(
         current
         for item in index.by_partner.get(partner_id, ())
         if item.currency == line.currency and (current := index.current(item)).residual > 0
     )
-    named_items = tuple(sorted(named.values(), key=_age))
     selection = _select(items, named_items, amount, policy, tol)
     codes = dict.fromkeys(signal.code for signal in signals)
     score = min(100, sum(WEIGHTS[code] for code in codes) + selection.points)
